@@ -1,0 +1,307 @@
+package org.chatloop.core;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The transport-neutral heart of a chat server: the client registry, the rooms, and the command
+ * language. A transport (TCP, UDP, or one of your own) reports what happens to its clients
+ * ({@link #connect}, {@link #onLine}, {@link #disconnect}); the hub answers by handing encoded
+ * {@link Frame}s to each client's {@link ClientOutput}, and by {@link ClientOutput#close()} when a
+ * client quits. Several transports may share one hub, and so the same rooms, as long as they run
+ * on the same loop thread.
+ *
+ * <p><b>Rules.</b> {@code lobby} always exists; other rooms are made by the first {@code /join} and
+ * removed when their last member leaves. Each client is in exactly one room. A client's name is its
+ * address until it sets a nick; nicks are 1-32 characters of {@code [A-Za-z0-9_.-]}, unique
+ * case-insensitively. Text is sanitised before anyone sees it (see {@link Frame}).
+ *
+ * <p><b>Encode once.</b> A room message is encoded once into one immutable {@link Frame} and that
+ * instance goes to every member; the hub allocates per message, never per recipient.
+ *
+ * <p><b>Threading.</b> Not thread safe, and without locks: a hub and its clients are owned by one
+ * thread, the loop thread of the transport(s) that feed it. Call every method from that thread.
+ */
+public final class ChatHub {
+    /** The room every client starts in; it always exists. */
+    public static final String LOBBY = "lobby";
+
+    private static final Logger LOG = System.getLogger(ChatHub.class.getName());
+    private static final Frame BYE = Frame.notice("bye");
+
+    private final Map<Long, Client> byId = new HashMap<>();
+    private final Map<String, Client> byName = new HashMap<>();
+    private final Map<String, Room> rooms = new HashMap<>();
+    private final Room lobby = new Room(LOBBY);
+    private byte[] scratch = new byte[3 * 4096];
+    private long nextId = 1;
+
+    /** Creates a hub with an empty lobby. */
+    public ChatHub() {
+        rooms.put(Names.key(LOBBY), lobby);
+    }
+
+    /**
+     * A client arrived: registers it under its address, puts it in the lobby, sends it
+     * {@code * welcome NAME ...} and tells the lobby it joined.
+     *
+     * @param address how the transport names the peer, {@code ip:port}; made unique if another
+     *                client already has it as its name
+     * @param output where the client's frames go
+     * @return the client's handle, to pass back with its lines
+     */
+    public Client connect(String address, ClientOutput output) {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(output, "output");
+        long id = nextId++;
+        String name = address;
+        if (byName.containsKey(Names.key(name))) {
+            name = address + "~" + id;
+        }
+        Client client = new Client(id, address, name, output);
+        byId.put(id, client);
+        byName.put(Names.key(name), client);
+        lobby.add(client);
+        output.send(Frame.notice("welcome " + name + " (room " + LOBBY
+                + "; /nick NAME to rename, /help for commands)"));
+        lobby.broadcastExcept(Frame.notice(name + " joined " + LOBBY), client);
+        LOG.log(Level.DEBUG, "{0} connected", client);
+        return client;
+    }
+
+    /**
+     * The client sent a line (without its terminator). Invalid UTF-8 becomes U+FFFD and control
+     * characters are removed; a blank line is ignored; a command is applied; any other line goes
+     * to every member of the client's room, the client included. Lines from a client that has left
+     * are ignored.
+     *
+     * @param client the sender
+     * @param buf the line's bytes; read, not kept
+     * @param off where the line starts
+     * @param len its length in bytes
+     */
+    public void onLine(Client client, byte[] buf, int off, int len) {
+        Objects.checkFromIndexSize(off, len, buf.length);
+        if (!client.isConnected()) {
+            return;
+        }
+        int max = Utf8Text.maxSanitizedLength(len);
+        if (scratch.length < max) {
+            scratch = new byte[max];
+        }
+        int n = Utf8Text.sanitize(buf, off, len, scratch, 0);
+        if (Utf8Text.isAsciiBlank(scratch, 0, n)) {
+            return;
+        }
+        boolean ascii = Utf8Text.isAscii(scratch, 0, n);
+        if (!ascii && new String(scratch, 0, n, StandardCharsets.UTF_8).isBlank()) {
+            return;
+        }
+        if (scratch[0] != '/') {
+            say(client, scratch, 0, n);
+        } else if (n > 1 && scratch[1] == '/') {
+            say(client, scratch, 1, n - 1);
+        } else {
+            apply(client, CommandParser.parse(new String(scratch, 0, n, StandardCharsets.UTF_8)));
+        }
+    }
+
+    /**
+     * Convenience for {@link #onLine(Client, byte[], int, int)} with a string.
+     *
+     * @param client the sender
+     * @param line the line, without its terminator
+     */
+    public void onLine(Client client, String line) {
+        byte[] b = line.getBytes(StandardCharsets.UTF_8);
+        onLine(client, b, 0, b.length);
+    }
+
+    /**
+     * The transport lost the client: removes it and tells its room {@code * NAME left (REASON)}
+     * (nobody is told on {@link LeaveReason#SHUTDOWN}). Does not call the client's
+     * {@link ClientOutput#close()}: the transport is already closing it. Idempotent: a client
+     * that already left (for example by {@code /quit}) is ignored.
+     *
+     * @param client the client
+     * @param reason why it left
+     */
+    public void disconnect(Client client, LeaveReason reason) {
+        if (client.isConnected()) {
+            remove(client, reason);
+        }
+    }
+
+    /**
+     * Sends a frame to every connected client, whatever its room (for example a shutdown notice).
+     *
+     * @param frame the frame
+     */
+    public void broadcastAll(Frame frame) {
+        for (Client c : byId.values()) {
+            c.output().send(frame);
+        }
+    }
+
+    /** @return how many clients are connected */
+    public int clientCount() {
+        return byId.size();
+    }
+
+    /**
+     * @param name a nick or address, any case
+     * @return the client of that name, if connected
+     */
+    public Optional<Client> findClient(String name) {
+        return Optional.ofNullable(byName.get(Names.key(name)));
+    }
+
+    /** @return a snapshot of every room's member count, by room name, sorted by name */
+    public Map<String, Integer> roomSizes() {
+        Map<String, Integer> sizes = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        for (Room r : rooms.values()) {
+            sizes.put(r.name(), r.size());
+        }
+        return Collections.unmodifiableMap(sizes);
+    }
+
+    /** @return a snapshot of the clients connected now */
+    public List<Client> clients() {
+        return List.copyOf(byId.values());
+    }
+
+    private void say(Client client, byte[] text, int off, int len) {
+        byte[] prefix = client.messagePrefix();
+        byte[] line = new byte[prefix.length + len + 1];
+        System.arraycopy(prefix, 0, line, 0, prefix.length);
+        System.arraycopy(text, off, line, prefix.length, len);
+        line[line.length - 1] = '\n';
+        client.room().broadcast(new Frame(line));
+    }
+
+    private void apply(Client client, Command command) {
+        if (command instanceof Command.Say say) {
+            byte[] b = say.text().getBytes(StandardCharsets.UTF_8);
+            say(client, b, 0, b.length);
+        } else if (command instanceof Command.Quit) {
+            client.output().send(BYE);
+            remove(client, LeaveReason.QUIT);
+            client.output().close();
+        } else if (command instanceof Command.Nick nick) {
+            rename(client, nick.name());
+        } else if (command instanceof Command.Join join) {
+            join(client, join.room());
+        } else if (command instanceof Command.Rooms) {
+            client.output().send(Frame.notice("rooms: " + describeRooms()));
+        } else if (command instanceof Command.Who) {
+            client.output().send(Frame.notice(describeMembers(client.room())));
+        } else if (command instanceof Command.Msg msg) {
+            privateMessage(client, msg.target(), msg.text());
+        } else if (command instanceof Command.Help) {
+            client.output().send(Frame.notice(CommandParser.HELP));
+        } else if (command instanceof Command.Invalid invalid) {
+            client.output().send(Frame.error(invalid.error()));
+        } else {
+            throw new AssertionError("unhandled command " + command);
+        }
+    }
+
+    private void rename(Client client, String nick) {
+        String old = client.name();
+        if (old.equals(nick)) {
+            client.output().send(Frame.error("you are already " + nick));
+            return;
+        }
+        Client holder = byName.get(Names.key(nick));
+        if (holder != null && holder != client) {
+            client.output().send(Frame.error("nick " + nick + " is taken"));
+            return;
+        }
+        byName.remove(Names.key(old));
+        byName.put(Names.key(nick), client);
+        client.rename(nick);
+        client.room().broadcast(Frame.notice(old + " is now known as " + nick));
+    }
+
+    private void join(Client client, String roomName) {
+        Room from = client.room();
+        String key = Names.key(roomName);
+        if (Names.key(from.name()).equals(key)) {
+            client.output().send(Frame.error("you are already in " + from.name()));
+            return;
+        }
+        leaveRoom(client, "moved to " + roomName);
+        Room to = rooms.computeIfAbsent(key, k -> new Room(roomName));
+        to.add(client);
+        to.broadcast(Frame.notice(client.name() + " joined " + to.name()));
+    }
+
+    private void privateMessage(Client client, String target, String text) {
+        Client to = byName.get(Names.key(target));
+        if (to == null) {
+            client.output().send(Frame.error("no such user: " + target));
+            return;
+        }
+        to.output().send(Frame.line("[private] <" + client.name() + "> " + text));
+        if (to != client) {
+            client.output().send(Frame.line("[private to " + to.name() + "] " + text));
+        }
+    }
+
+    private void remove(Client client, LeaveReason reason) {
+        client.markDisconnected();
+        byId.remove(client.id());
+        byName.remove(Names.key(client.name()));
+        leaveRoom(client, reason == LeaveReason.SHUTDOWN ? null : reason.text());
+        LOG.log(Level.DEBUG, "{0} left ({1})", client, reason.text());
+    }
+
+    /** Takes the client out of its room, tells the room why (unless {@code why} is null). */
+    private void leaveRoom(Client client, String why) {
+        Room room = client.room();
+        room.remove(client);
+        if (why != null) {
+            room.broadcast(Frame.notice(client.name() + " left (" + why + ")"));
+        }
+        if (room.isEmpty() && room != lobby) {
+            rooms.remove(Names.key(room.name()));
+        }
+    }
+
+    private String describeRooms() {
+        List<Room> sorted = new ArrayList<>(rooms.values());
+        sorted.sort(Comparator.comparing(Room::name, String.CASE_INSENSITIVE_ORDER));
+        StringBuilder sb = new StringBuilder();
+        for (Room r : sorted) {
+            if (sb.length() > 0) {
+                sb.append(", ");
+            }
+            sb.append(r.name()).append(" (").append(r.size()).append(')');
+        }
+        return sb.toString();
+    }
+
+    private static String describeMembers(Room room) {
+        List<String> names = new ArrayList<>(room.size());
+        for (Client c : room.members()) {
+            names.add(c.name());
+        }
+        names.sort(String.CASE_INSENSITIVE_ORDER);
+        return "in " + room.name() + " (" + names.size() + "): " + String.join(", ", names);
+    }
+
+    @Override
+    public String toString() {
+        return "ChatHub[clients=" + byId.size() + ", rooms=" + rooms.size() + "]";
+    }
+}

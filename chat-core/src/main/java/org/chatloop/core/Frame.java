@@ -1,0 +1,102 @@
+package org.chatloop.core;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * One encoded line of the wire protocol, UTF-8, ending in {@code '\n'}: what a transport delivers
+ * to a client. Immutable: a message for a room is encoded once and the same {@code Frame}
+ * instance goes to every recipient, so a transport must copy it out ({@link #copyTo}) or share a
+ * read-only view ({@link #asReadOnlyBuffer()}), never change it.
+ *
+ * <p>Frames made by {@link #notice}, {@link #error} and {@link #line} strip control characters
+ * from the text the same way the hub does for client input, so no frame carries a terminal escape
+ * or a line break inside its text.
+ */
+public final class Frame {
+    private final byte[] bytes;
+
+    /** Takes ownership of {@code bytes}, which must hold one sanitised line ending in '\n'. */
+    Frame(byte[] bytes) {
+        this.bytes = bytes;
+    }
+
+    /**
+     * A notice, {@code "* TEXT\n"}.
+     *
+     * @param text the notice text; control characters are removed
+     * @return the frame
+     */
+    public static Frame notice(String text) {
+        return line("* " + text);
+    }
+
+    /**
+     * An error, {@code "! TEXT\n"}.
+     *
+     * @param text the error text; control characters are removed
+     * @return the frame
+     */
+    public static Frame error(String text) {
+        return line("! " + text);
+    }
+
+    /**
+     * Any line of text, to which a {@code '\n'} is appended.
+     *
+     * @param text the text; control characters are removed
+     * @return the frame
+     */
+    public static Frame line(String text) {
+        byte[] raw = Objects.requireNonNull(text, "text").getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[Utf8Text.maxSanitizedLength(raw.length) + 1];
+        int n = Utf8Text.sanitize(raw, 0, raw.length, out, 0);
+        out[n] = '\n';
+        return new Frame(n + 1 == out.length ? out : java.util.Arrays.copyOf(out, n + 1));
+    }
+
+    /** @return the number of bytes, the final {@code '\n'} included */
+    public int length() {
+        return bytes.length;
+    }
+
+    /** @return the byte at {@code index} */
+    public byte byteAt(int index) {
+        return bytes[index];
+    }
+
+    /**
+     * Copies the whole frame into {@code dst} at its position, advancing it.
+     *
+     * @throws java.nio.BufferOverflowException if {@code dst} has less room than {@link #length()}
+     */
+    public void copyTo(ByteBuffer dst) {
+        dst.put(bytes);
+    }
+
+    /**
+     * Copies part of the frame into {@code dst} at its position, advancing it.
+     *
+     * @param from the first byte of the frame to copy
+     * @param count how many bytes
+     */
+    public void copyTo(int from, ByteBuffer dst, int count) {
+        dst.put(bytes, from, count);
+    }
+
+    /** @return a new read-only buffer over the frame's bytes (one small allocation per call) */
+    public ByteBuffer asReadOnlyBuffer() {
+        return ByteBuffer.wrap(bytes).asReadOnlyBuffer();
+    }
+
+    /** @return the line as text, without its final {@code '\n'} */
+    public String text() {
+        return new String(bytes, 0, bytes.length - 1, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String toString() {
+        return "Frame[" + text() + "]";
+    }
+}
