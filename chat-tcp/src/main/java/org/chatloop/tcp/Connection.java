@@ -1,0 +1,237 @@
+package org.chatloop.tcp;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
+import org.chatloop.core.Client;
+import org.chatloop.core.ClientOutput;
+import org.chatloop.core.Frame;
+import org.chatloop.core.LeaveReason;
+import org.chatloop.loop.IoHandler;
+import org.chatloop.loop.LoopTimer;
+
+/**
+ * One accepted TCP client: the selection key's handler, the hub's {@link ClientOutput}, and the
+ * line decoder's sink.
+ *
+ * <p>States: {@code OPEN} (reading and writing) &rarr; {@code CLOSING} (left the hub; no more
+ * reads; pending output is flushed for at most the server's flush timeout) &rarr; {@code CLOSED}.
+ * Every end &mdash; {@code /quit}, end of stream, reset, I/O error, too slow, server full,
+ * shutdown &mdash; goes through {@link #closeGracefully} or {@link #abort}, and both end in
+ * {@link #release()}, the one place that cancels the key, closes the socket, returns the buffers
+ * and forgets the connection.
+ *
+ * <p>Not thread safe: owned by the server's loop thread.
+ */
+final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
+    private static final int READS_PER_EVENT = 16;
+    private static final int READ_BUDGET_BYTES = 64 * 1024;
+    static final long WRITE_BUDGET_BYTES = 64 * 1024;
+
+    private enum State { OPEN, CLOSING, CLOSED }
+
+    private final TcpChatServer server;
+    private final SocketChannel channel;
+    private final LineDecoder decoder;
+    private final OutboundQueue out;
+    private SelectionKey key;
+    private Client client;
+    private State state = State.OPEN;
+    private boolean dirty;
+    private boolean writeInterest;
+    private boolean tooSlow;
+    private LoopTimer closeDeadline;
+
+    Connection(TcpChatServer server, SocketChannel channel) {
+        this.server = server;
+        this.channel = channel;
+        this.decoder = new LineDecoder(server.options().maxLineBytes());
+        this.out = new OutboundQueue(server.pool());
+    }
+
+    void start(SelectionKey selectionKey, Client chatClient) {
+        this.key = selectionKey;
+        this.client = chatClient;
+    }
+
+    Client client() {
+        return client;
+    }
+
+    boolean isClosed() {
+        return state == State.CLOSED;
+    }
+
+    long pendingBytes() {
+        return out.pendingBytes();
+    }
+
+    @Override
+    public void onReady(int readyOps) throws IOException {
+        if ((readyOps & SelectionKey.OP_WRITE) != 0) {
+            flush();
+        }
+        if ((readyOps & SelectionKey.OP_READ) != 0 && state == State.OPEN) {
+            read();
+        }
+    }
+
+    @Override
+    public void onFailure(Exception cause) {
+        server.log().log(System.Logger.Level.DEBUG, "connection {0} failed: {1}", client, cause);
+        abort(LeaveReason.CONNECTION_ERROR);
+    }
+
+    private void read() throws IOException {
+        ByteBuffer buf = server.readBuffer();
+        int total = 0;
+        for (int i = 0; i < READS_PER_EVENT && total < READ_BUDGET_BYTES; i++) {
+            buf.clear();
+            int n = channel.read(buf);
+            if (n < 0) {
+                decoder.finish(this);
+                closeGracefully(LeaveReason.DISCONNECTED);
+                return;
+            }
+            if (n == 0) {
+                return;
+            }
+            total += n;
+            decoder.feed(buf.array(), buf.arrayOffset(), n, this);
+            if (state != State.OPEN) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void onLine(byte[] buf, int off, int len) {
+        if (state == State.OPEN) {
+            server.hub().onLine(client, buf, off, len);
+        }
+    }
+
+    @Override
+    public void onLineTooLong() {
+        send(server.lineTooLongFrame());
+    }
+
+    /** Appends the frame to pending output; marks the connection too slow past the bound. */
+    @Override
+    public void send(Frame frame) {
+        if (state == State.CLOSED || tooSlow) {
+            return;
+        }
+        out.append(frame);
+        if (out.pendingBytes() > server.options().maxPendingBytes()) {
+            tooSlow = true;
+            server.closeTooSlowLater(this);
+        } else if (!dirty && !writeInterest) {
+            dirty = true;
+            server.markDirty(this);
+        }
+    }
+
+    /** The hub removed the client ({@code /quit}): flush, then close. */
+    @Override
+    public void close() {
+        closeGracefully(LeaveReason.QUIT);
+    }
+
+    /** Called once per loop pass by the server for a dirty connection. */
+    void flushFromPass() {
+        dirty = false;
+        if (state != State.CLOSED && !writeInterest) {
+            flush();
+        }
+    }
+
+    private void flush() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        try {
+            out.writeTo(channel, server.gatherScratch(), WRITE_BUDGET_BYTES);
+        } catch (IOException e) {
+            abort(LeaveReason.CONNECTION_ERROR);
+            return;
+        }
+        if (out.isEmpty()) {
+            if (writeInterest) {
+                writeInterest = false;
+                updateInterest();
+            }
+            if (state == State.CLOSING) {
+                release();
+            }
+        } else if (!writeInterest) {
+            writeInterest = true;
+            updateInterest();
+        }
+    }
+
+    private void updateInterest() {
+        if (key.isValid()) {
+            int ops = (state == State.OPEN ? SelectionKey.OP_READ : 0)
+                    | (writeInterest ? SelectionKey.OP_WRITE : 0);
+            key.interestOps(ops);
+        }
+    }
+
+    /**
+     * Leaves the hub for {@code reason}, stops reading, and closes once pending output is written
+     * or the flush timeout passes, whichever comes first.
+     */
+    void closeGracefully(LeaveReason reason) {
+        if (state != State.OPEN) {
+            return;
+        }
+        state = State.CLOSING;
+        server.hub().disconnect(client, reason);
+        updateInterest();
+        if (out.isEmpty() && !dirty) {
+            release();
+            return;
+        }
+        closeDeadline = server.loop().schedule(
+                server.options().shutdownFlushTimeout().toNanos(), TimeUnit.NANOSECONDS,
+                this::release);
+    }
+
+    /** Leaves the hub for {@code reason} and closes at once, dropping pending output. */
+    void abort(LeaveReason reason) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSING;
+        server.hub().disconnect(client, reason);
+        release();
+    }
+
+    /** The one place a connection's resources are released. */
+    private void release() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        if (closeDeadline != null) {
+            closeDeadline.cancel();
+        }
+        key.cancel();
+        try {
+            channel.close();
+        } catch (IOException e) {
+            server.log().log(System.Logger.Level.DEBUG, "closing " + client, e);
+        }
+        out.clear();
+        server.removed(this);
+    }
+
+    @Override
+    public String toString() {
+        return "Connection[" + client + ", " + state + ", " + out
+                + (writeInterest ? ", OP_WRITE" : "") + (tooSlow ? ", too slow" : "") + "]";
+    }
+}

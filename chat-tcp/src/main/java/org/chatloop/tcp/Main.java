@@ -1,0 +1,175 @@
+package org.chatloop.tcp;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The demo entry point of {@code chat-tcp.jar}: {@code server} runs a server until SIGINT or
+ * SIGTERM; {@code client} connects, prints every line it receives and sends each line of stdin.
+ * Exit codes: 0 on success, 1 on a runtime failure (e.g. the port is taken), 2 on a bad flag.
+ */
+@Command(name = "chat-tcp", mixinStandardHelpOptions = true, version = "chat-tcp 0.1.0",
+        description = "TCP chat rooms on one selector thread.",
+        subcommands = {Main.Server.class, Main.Client.class})
+public final class Main implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    /**
+     * Runs the command line.
+     *
+     * @param args the arguments
+     */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println("error: " + e.getMessage());
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "Missing command: server or client");
+    }
+
+    static void requirePort(CommandSpec spec, int port) {
+        if (port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--port': " + port + " is not in 0..65535");
+        }
+    }
+
+    static void requirePositive(CommandSpec spec, String option, long value) {
+        if (value < 1) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '" + option + "': " + value + " must be at least 1");
+        }
+    }
+
+    /** {@code chat-tcp server}: serves until SIGINT or SIGTERM, then shuts down and exits 0. */
+    @Command(name = "server", mixinStandardHelpOptions = true,
+            description = "Run a TCP chat server.")
+    static final class Server implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Option(names = "--host", description = "address to bind (default: ${DEFAULT-VALUE})")
+        String host = "127.0.0.1";
+        @Option(names = "--port", description = "port to bind, 0 for any free one "
+                + "(default: ${DEFAULT-VALUE})")
+        int port = 9001;
+        @Option(names = "--backlog", description = "listen backlog (default: ${DEFAULT-VALUE})")
+        int backlog = 1024;
+        @Option(names = "--max-line-bytes", description = "longest line a client may send "
+                + "(default: ${DEFAULT-VALUE})")
+        int maxLineBytes = 4096;
+        @Option(names = "--max-clients", description = "connections served at once "
+                + "(default: ${DEFAULT-VALUE})")
+        int maxClients = 10_000;
+        @Option(names = "--max-pending-bytes", description = "unsent output past which a client "
+                + "is dropped as too slow (default: ${DEFAULT-VALUE})")
+        int maxPendingBytes = 1 << 20;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            requirePort(spec, port);
+            requirePositive(spec, "--backlog", backlog);
+            requirePositive(spec, "--max-line-bytes", maxLineBytes);
+            requirePositive(spec, "--max-clients", maxClients);
+            requirePositive(spec, "--max-pending-bytes", maxPendingBytes);
+            TcpServerOptions options = TcpServerOptions.defaults().withHost(host).withPort(port)
+                    .withBacklog(backlog).withMaxLineBytes(maxLineBytes).withMaxClients(maxClients)
+                    .withMaxPendingBytes(maxPendingBytes);
+            TcpChatServer server = TcpChatServer.start(options);
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("listening on " + server.localAddress().getAddress().getHostAddress()
+                    + ":" + server.port() + " (tcp)");
+            out.flush();
+            CountDownLatch forever = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.stop();
+                System.out.flush();
+                // Exit 0 after an orderly shutdown on SIGINT/SIGTERM (the JVM would report 130/143).
+                Runtime.getRuntime().halt(0);
+            }, "chat-tcp-shutdown"));
+            forever.await();
+            return 0;
+        }
+    }
+
+    /** {@code chat-tcp client}: a line-mode terminal client. */
+    @Command(name = "client", mixinStandardHelpOptions = true,
+            description = "Connect to a TCP chat server; stdin lines are sent, received lines "
+                    + "printed. /quit or end of input leaves.")
+    static final class Client implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Option(names = "--host", description = "server address (default: ${DEFAULT-VALUE})")
+        String host = "127.0.0.1";
+        @Option(names = "--port", description = "server port (default: ${DEFAULT-VALUE})")
+        int port = 9001;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            requirePort(spec, port);
+            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+            TcpChatClient client = TcpChatClient.connect(new InetSocketAddress(host, port),
+                    TcpChatClient.Listener.ofStrings(out::println));
+            Thread stdin = new Thread(() -> pump(client), "chat-tcp-stdin");
+            stdin.setDaemon(true);
+            stdin.start();
+            try {
+                client.closed().get();
+            } catch (ExecutionException e) {
+                return 1;
+            }
+            return 0;
+        }
+
+        private static void pump(TcpChatClient client) {
+            try (BufferedReader in = new BufferedReader(
+                    new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    client.send(line);
+                    if (line.strip().equals("/quit")) {
+                        break;
+                    }
+                }
+                if (line == null) {
+                    client.send("/quit");
+                }
+                // The server answers /quit with "* bye" and closes; wait a little for that.
+                client.closed().get(3, TimeUnit.SECONDS);
+            } catch (IOException | ExecutionException | TimeoutException e) {
+                // fall through to close
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            client.close();
+        }
+    }
+}

@@ -1,0 +1,409 @@
+package org.chatloop.tcp;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.chatloop.core.ChatHub;
+import org.chatloop.core.Frame;
+import org.chatloop.core.LeaveReason;
+import org.chatloop.loop.EventLoop;
+import org.chatloop.loop.IoHandler;
+import org.chatloop.loop.LoopTimer;
+
+/**
+ * The TCP line-chat server: one {@link EventLoop} thread serves the listening socket and every
+ * connection, and a {@link ChatHub} holds the rooms. Lines end in {@code \n} ({@code \r\n} is
+ * accepted), so {@code nc} and {@code telnet} work as clients.
+ *
+ * <pre>{@code
+ * try (TcpChatServer server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0))) {
+ *     System.out.println("port " + server.port());
+ *     ...
+ * } // close() = stop(): tells everyone, flushes, closes
+ * }</pre>
+ *
+ * <p><b>Output.</b> A broadcast only copies the shared, already-encoded frame into each
+ * recipient's pending output (pooled direct buffers) and marks it dirty; once per loop pass, after
+ * all reads, each dirty connection is flushed with one gathering write, capped at 64 KiB per pass.
+ * {@code OP_WRITE} is set only while output remains. A connection whose pending output passes
+ * {@link TcpServerOptions#maxPendingBytes()} is disconnected after the pass ("too slow"), so memory
+ * stays bounded and everyone who keeps up gets every message in order.
+ *
+ * <p><b>Threading.</b> Everything the server touches (sockets, hub, buffers) is owned by the loop
+ * thread, without locks. {@link #port()}, {@link #localAddress()}, {@link #connectionCount()} and
+ * {@link #stop()} may be called from any thread: they hand work to the loop through
+ * {@link EventLoop#execute} (one queue, one wakeup) or read values fixed at start.
+ */
+public final class TcpChatServer implements AutoCloseable {
+    private static final Logger LOG = System.getLogger(TcpChatServer.class.getName());
+    private static final Frame SERVER_FULL = Frame.error("server full");
+    private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
+    private static final long MIN_ACCEPT_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final long MAX_ACCEPT_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final EventLoop loop;
+    private final ChatHub hub;
+    private final TcpServerOptions options;
+    private final boolean ownsLoop;
+    private final BufferPool pool = new BufferPool(8 * 1024, 4096);
+    private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
+    private final ByteBuffer[] gatherScratch = new ByteBuffer[32];
+    private final Frame lineTooLong;
+    private final Set<Connection> connections = new HashSet<>();
+    private final List<Connection> dirty = new ArrayList<>();
+    private final List<Connection> tooSlow = new ArrayList<>();
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    private final ServerSocketChannel listener;
+    private final InetSocketAddress localAddress;
+    private final SelectionKey acceptKey;
+    private volatile int connectionCount;
+    private long acceptBackoffNanos;
+    private boolean shuttingDown;
+
+    private TcpChatServer(EventLoop loop, ChatHub hub, TcpServerOptions options, boolean ownsLoop)
+            throws IOException {
+        this.loop = loop;
+        this.hub = hub;
+        this.options = options;
+        this.ownsLoop = ownsLoop;
+        this.lineTooLong = Frame.error("line too long (max " + options.maxLineBytes() + " bytes)");
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            ch.bind(new InetSocketAddress(options.host(), options.port()), options.backlog());
+            ch.configureBlocking(false);
+            this.localAddress = (InetSocketAddress) ch.getLocalAddress();
+            this.acceptKey = loop.register(ch, SelectionKey.OP_ACCEPT, new Acceptor());
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        this.listener = ch;
+        loop.beforeSelect(this::flushPass);
+        loop.onClose(this::closeNow);
+    }
+
+    /**
+     * Binds a server with its own loop thread and its own hub, and starts serving.
+     *
+     * @param options the settings
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer start(TcpServerOptions options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        EventLoop loop = new EventLoop();
+        TcpChatServer server;
+        try {
+            server = new TcpChatServer(loop, new ChatHub(), options, true);
+        } catch (IOException | RuntimeException e) {
+            loop.close();
+            throw e;
+        }
+        loop.start("chat-tcp-" + server.port());
+        return server;
+    }
+
+    /**
+     * Binds a server on an existing loop and hub, so that one loop thread can serve several
+     * transports in the same rooms. Safe from any thread: off the loop thread it runs on the loop
+     * and waits. Stopping an attached server closes its own socket and clients only; the loop
+     * goes on.
+     *
+     * @param loop the loop that will own the server
+     * @param hub the hub, owned by the same loop
+     * @param options the settings
+     * @return the server, serving once the loop runs
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer attach(EventLoop loop, ChatHub hub, TcpServerOptions options)
+            throws IOException {
+        Objects.requireNonNull(loop, "loop");
+        Objects.requireNonNull(hub, "hub");
+        Objects.requireNonNull(options, "options");
+        if (loop.inLoopThread()) {
+            return new TcpChatServer(loop, hub, options, false);
+        }
+        CompletableFuture<TcpChatServer> made = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                made.complete(new TcpChatServer(loop, hub, options, false));
+            } catch (IOException | RuntimeException e) {
+                made.completeExceptionally(e);
+            }
+        });
+        try {
+            return made.get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException("attach failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while attaching", e);
+        } catch (TimeoutException e) {
+            throw new IOException("the loop did not run the attach within 10 s", e);
+        }
+    }
+
+    /** @return the address the server is bound to */
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    /** @return the port the server is bound to (useful after binding port 0) */
+    public int port() {
+        return localAddress.getPort();
+    }
+
+    /** @return the connections open now; safe from any thread */
+    public int connectionCount() {
+        return connectionCount;
+    }
+
+    /**
+     * Stops the server: stops accepting, sends {@code * server shutting down} to every client,
+     * waits at most the flush timeout for pending output to go out, closes every connection and,
+     * for a server made by {@link #start}, ends its loop thread. Safe from any thread; on the loop
+     * thread it starts the shutdown and returns at once. Idempotent.
+     */
+    public void stop() {
+        if (loop.inLoopThread()) {
+            beginShutdown();
+            return;
+        }
+        loop.execute(this::beginShutdown);
+        long waitMillis = options.shutdownFlushTimeout().toMillis() + 5_000;
+        try {
+            stopped.get(waitMillis, TimeUnit.MILLISECONDS);
+            if (ownsLoop) {
+                loop.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.log(Level.WARNING, "server did not stop cleanly", e);
+        }
+    }
+
+    /** Same as {@link #stop()}. */
+    @Override
+    public void close() {
+        stop();
+    }
+
+    // ---- loop-thread internals, used by Connection ----
+
+    TcpServerOptions options() {
+        return options;
+    }
+
+    ChatHub hub() {
+        return hub;
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    BufferPool pool() {
+        return pool;
+    }
+
+    ByteBuffer readBuffer() {
+        return readBuffer;
+    }
+
+    ByteBuffer[] gatherScratch() {
+        return gatherScratch;
+    }
+
+    Frame lineTooLongFrame() {
+        return lineTooLong;
+    }
+
+    Logger log() {
+        return LOG;
+    }
+
+    void markDirty(Connection c) {
+        dirty.add(c);
+    }
+
+    void closeTooSlowLater(Connection c) {
+        tooSlow.add(c);
+    }
+
+    void removed(Connection c) {
+        connections.remove(c);
+        connectionCount = connections.size();
+    }
+
+    /**
+     * Once per loop pass, after all reads: drop the connections found too slow during the pass
+     * (their departure is announced, which may add output elsewhere), then flush every dirty
+     * connection once.
+     */
+    private void flushPass() {
+        do {
+            for (int i = 0; i < tooSlow.size(); i++) {
+                Connection c = tooSlow.get(i);
+                LOG.log(Level.INFO, "disconnecting {0}: more than {1} bytes pending",
+                        c.client(), options.maxPendingBytes());
+                c.abort(LeaveReason.TOO_SLOW);
+            }
+            tooSlow.clear();
+            for (int i = 0; i < dirty.size(); i++) {
+                dirty.get(i).flushFromPass();
+            }
+            dirty.clear();
+        } while (!tooSlow.isEmpty());
+    }
+
+    private final class Acceptor implements IoHandler {
+        @Override
+        public void onReady(int readyOps) {
+            while (true) {
+                SocketChannel ch;
+                try {
+                    ch = listener.accept();
+                } catch (IOException e) {
+                    backOff(e);
+                    return;
+                }
+                if (ch == null) {
+                    acceptBackoffNanos = 0;
+                    return;
+                }
+                accepted(ch);
+            }
+        }
+
+        @Override
+        public void onFailure(Exception cause) {
+            LOG.log(Level.ERROR, "accepting failed", cause);
+        }
+    }
+
+    /**
+     * Accept failed, most likely for want of file descriptors: stop listening for a while instead
+     * of spinning on a socket that stays ready, and keep serving the open connections.
+     */
+    private void backOff(IOException e) {
+        acceptBackoffNanos = acceptBackoffNanos == 0 ? MIN_ACCEPT_BACKOFF_NANOS
+                : Math.min(MAX_ACCEPT_BACKOFF_NANOS, acceptBackoffNanos * 2);
+        LOG.log(Level.WARNING, "accept failed ({0}); pausing accepts for {1} ms", e.getMessage(),
+                TimeUnit.NANOSECONDS.toMillis(acceptBackoffNanos));
+        acceptKey.interestOps(0);
+        loop.schedule(acceptBackoffNanos, TimeUnit.NANOSECONDS, () -> {
+            if (acceptKey.isValid()) {
+                acceptKey.interestOps(SelectionKey.OP_ACCEPT);
+            }
+        });
+    }
+
+    private void accepted(SocketChannel ch) {
+        try {
+            ch.configureBlocking(false);
+            if (shuttingDown || connections.size() >= options.maxClients()) {
+                ch.write(SERVER_FULL.asReadOnlyBuffer());
+                ch.close();
+                return;
+            }
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            InetSocketAddress remote = (InetSocketAddress) ch.getRemoteAddress();
+            Connection c = new Connection(this, ch);
+            SelectionKey key = loop.register(ch, SelectionKey.OP_READ, c);
+            connections.add(c);
+            connectionCount = connections.size();
+            c.start(key, hub.connect(address(remote), c));
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "dropping a connection that failed at accept", e);
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // already failing; nothing more to release
+            }
+        }
+    }
+
+    private static String address(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    private void beginShutdown() {
+        if (shuttingDown) {
+            return;
+        }
+        shuttingDown = true;
+        acceptKey.cancel();
+        try {
+            listener.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "closing the listener", e);
+        }
+        for (Connection c : List.copyOf(connections)) {
+            c.send(SHUTTING_DOWN);
+            c.closeGracefully(LeaveReason.SHUTDOWN);
+        }
+        long deadline = loop.nanoTime() + options.shutdownFlushTimeout().toNanos();
+        LoopTimer[] poll = new LoopTimer[1];
+        poll[0] = loop.scheduleRepeating(10, TimeUnit.MILLISECONDS, () -> {
+            if (connections.isEmpty() || loop.nanoTime() - deadline >= 0) {
+                poll[0].cancel();
+                finishShutdown();
+            }
+        });
+        if (connections.isEmpty()) {
+            poll[0].cancel();
+            finishShutdown();
+        }
+    }
+
+    private void finishShutdown() {
+        for (Connection c : List.copyOf(connections)) {
+            c.abort(LeaveReason.SHUTDOWN);
+        }
+        stopped.complete(null);
+        if (ownsLoop) {
+            loop.stop();
+        }
+    }
+
+    /** The loop is ending: release every connection now. */
+    private void closeNow() {
+        shuttingDown = true;
+        for (Connection c : List.copyOf(connections)) {
+            c.abort(LeaveReason.SHUTDOWN);
+        }
+        try {
+            listener.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "closing the listener", e);
+        }
+        stopped.complete(null);
+    }
+
+    @Override
+    public String toString() {
+        return "TcpChatServer[" + localAddress + ", connections=" + connectionCount
+                + (shuttingDown ? ", shutting down" : "") + "]";
+    }
+}

@@ -1,0 +1,94 @@
+package org.chatloop.tcp;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link TcpChatServer}. Immutable; start from {@link #defaults()} and change what
+ * you need with the {@code with...} methods.
+ *
+ * @param host the address to bind, {@code 127.0.0.1} by default
+ * @param port the port to bind, 9001 by default; 0 takes a free port
+ * @param backlog the listen backlog, 1024 by default, so a burst of connects is not dropped
+ * @param maxLineBytes the longest line a client may send, in bytes before the terminator
+ *                     (4096 by default); longer lines are discarded with an error
+ * @param maxClients connections served at once (10000 by default); beyond it a new connection
+ *                   gets {@code ! server full} and is closed
+ * @param maxPendingBytes a connection's unsent output past which it is disconnected as too slow
+ *                        (1 MiB by default)
+ * @param shutdownFlushTimeout how long {@link TcpChatServer#stop()} waits for pending output to
+ *                             reach clients before it closes them anyway (2 s by default)
+ */
+public record TcpServerOptions(String host, int port, int backlog, int maxLineBytes,
+                               int maxClients, int maxPendingBytes, Duration shutdownFlushTimeout) {
+
+    /** Validates every setting. */
+    public TcpServerOptions {
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(shutdownFlushTimeout, "shutdownFlushTimeout");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be in 0..65535: " + port);
+        }
+        requirePositive("backlog", backlog);
+        requirePositive("maxLineBytes", maxLineBytes);
+        requirePositive("maxClients", maxClients);
+        requirePositive("maxPendingBytes", maxPendingBytes);
+        if (shutdownFlushTimeout.isNegative()) {
+            throw new IllegalArgumentException("shutdownFlushTimeout must not be negative");
+        }
+    }
+
+    private static void requirePositive(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be positive: " + value);
+        }
+    }
+
+    /** @return the defaults: 127.0.0.1:9001, backlog 1024, 4096-byte lines, 10000 clients, 1 MiB */
+    public static TcpServerOptions defaults() {
+        return new TcpServerOptions("127.0.0.1", 9001, 1024, 4096, 10_000, 1 << 20,
+                Duration.ofSeconds(2));
+    }
+
+    /** @return these options with another host */
+    public TcpServerOptions withHost(String h) {
+        return new TcpServerOptions(h, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                shutdownFlushTimeout);
+    }
+
+    /** @return these options with another port (0 for any free port) */
+    public TcpServerOptions withPort(int p) {
+        return new TcpServerOptions(host, p, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                shutdownFlushTimeout);
+    }
+
+    /** @return these options with another listen backlog */
+    public TcpServerOptions withBacklog(int b) {
+        return new TcpServerOptions(host, port, b, maxLineBytes, maxClients, maxPendingBytes,
+                shutdownFlushTimeout);
+    }
+
+    /** @return these options with another line limit */
+    public TcpServerOptions withMaxLineBytes(int n) {
+        return new TcpServerOptions(host, port, backlog, n, maxClients, maxPendingBytes,
+                shutdownFlushTimeout);
+    }
+
+    /** @return these options with another connection limit */
+    public TcpServerOptions withMaxClients(int n) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, n, maxPendingBytes,
+                shutdownFlushTimeout);
+    }
+
+    /** @return these options with another bound on each connection's unsent output */
+    public TcpServerOptions withMaxPendingBytes(int n) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, n,
+                shutdownFlushTimeout);
+    }
+
+    /** @return these options with another shutdown flush timeout */
+    public TcpServerOptions withShutdownFlushTimeout(Duration d) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                d);
+    }
+}
