@@ -137,6 +137,7 @@ public final class ChatHub {
      * @param reason why it left
      */
     public void disconnect(Client client, LeaveReason reason) {
+        Objects.requireNonNull(reason, "reason");
         if (client.isConnected()) {
             remove(client, reason);
         }
@@ -240,7 +241,8 @@ public final class ChatHub {
             client.output().send(Frame.error("you are already in " + from.name()));
             return;
         }
-        leaveRoom(client, "moved to " + roomName);
+        Room existing = rooms.get(key);
+        leaveRoom(client, "moved to " + (existing != null ? existing.name() : roomName));
         Room to = rooms.computeIfAbsent(key, k -> new Room(roomName));
         to.add(client);
         to.broadcast(Frame.notice(client.name() + " joined " + to.name()));

@@ -1,13 +1,11 @@
 package org.chatloop.core;
 
-import java.util.Locale;
-
 /**
  * Turns one sanitised line into a {@link Command}. Pure: never throws, whatever the input.
  *
  * <p>A line that starts with {@code /} is a command; a line that starts with {@code //} is text
  * that starts with one {@code /} (so {@code //shrug} says "/shrug"). Command names are
- * case-insensitive; arguments are separated by spaces or tabs.
+ * case-insensitive (in ASCII); arguments are separated by spaces or tabs.
  */
 final class CommandParser {
     static final String HELP = "commands: /nick NAME, /join ROOM, /rooms, /who, /msg NAME TEXT, "
@@ -24,7 +22,7 @@ final class CommandParser {
             return new Command.Say(line.substring(1));
         }
         int nameEnd = nextSpace(line, 1);
-        String name = line.substring(1, nameEnd).toLowerCase(Locale.ROOT);
+        String name = Names.key(line.substring(1, nameEnd));
         String rest = line.substring(skipSpaces(line, nameEnd));
         switch (name) {
             case "quit":
@@ -94,7 +92,11 @@ final class CommandParser {
         return i;
     }
 
+    /** @return at most 32 code points of {@code s}, never half a surrogate pair */
     private static String shorten(String s) {
-        return s.length() <= 32 ? s : s.substring(0, 32) + "...";
+        if (s.codePointCount(0, s.length()) <= 32) {
+            return s;
+        }
+        return s.substring(0, s.offsetByCodePoints(0, 32)) + "...";
     }
 }

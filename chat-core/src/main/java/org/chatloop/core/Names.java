@@ -1,7 +1,5 @@
 package org.chatloop.core;
 
-import java.util.Locale;
-
 /** The naming rules for nicks and rooms. Pure. */
 final class Names {
     /** Longest nick or room name, in characters. */
@@ -28,8 +26,25 @@ final class Names {
         return true;
     }
 
-    /** @return the key under which names compare: case-insensitive */
+    /**
+     * @return the key under which names compare: case-insensitive in ASCII. Only {@code A-Z} are
+     *         folded, so no other character (such as U+212A KELVIN SIGN, which
+     *         {@link String#toLowerCase} turns into {@code k}) can match a valid name.
+     */
     static String key(String name) {
-        return name.toLowerCase(Locale.ROOT);
+        for (int i = 0, n = name.length(); i < n; i++) {
+            char c = name.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                char[] chars = name.toCharArray();
+                for (int j = i; j < n; j++) {
+                    char d = chars[j];
+                    if (d >= 'A' && d <= 'Z') {
+                        chars[j] = (char) (d + ('a' - 'A'));
+                    }
+                }
+                return new String(chars);
+            }
+        }
+        return name;
     }
 }

@@ -28,7 +28,7 @@ import org.chatloop.loop.LoopTimer;
 final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private static final int READS_PER_EVENT = 16;
     private static final int READ_BUDGET_BYTES = 64 * 1024;
-    static final long WRITE_BUDGET_BYTES = 64 * 1024;
+    static final long WRITE_BUDGET_BYTES = 128 * 1024;
 
     private enum State { OPEN, CLOSING, CLOSED }
 
@@ -42,6 +42,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private boolean dirty;
     private boolean writeInterest;
     private boolean tooSlow;
+    private boolean congested;
+    private long congestedSince;
+    private boolean readPaused;
     private LoopTimer closeDeadline;
 
     Connection(TcpChatServer server, SocketChannel channel) {
@@ -74,7 +77,11 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             flush();
         }
         if ((readyOps & SelectionKey.OP_READ) != 0 && state == State.OPEN) {
-            read();
+            if (server.roomIsCongested(this)) {
+                pauseReading();
+            } else {
+                read();
+            }
         }
     }
 
@@ -100,7 +107,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             }
             total += n;
             decoder.feed(buf.array(), buf.arrayOffset(), n, this);
-            if (state != State.OPEN) {
+            if (state != State.OPEN || server.roomIsCongested(this)) {
                 return;
             }
         }
@@ -125,10 +132,18 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         out.append(frame);
-        if (out.pendingBytes() > server.options().maxPendingBytes()) {
+        long pending = out.pendingBytes();
+        if (pending > server.options().maxPendingBytes()) {
             tooSlow = true;
             server.closeTooSlowLater(this);
-        } else if (!dirty && !writeInterest) {
+            return;
+        }
+        if (!congested && pending > server.options().maxPendingBytes() / 4) {
+            congested = true;
+            congestedSince = server.loop().nanoTime();
+            server.congested(this);
+        }
+        if (!dirty && !writeInterest) {
             dirty = true;
             server.markDirty(this);
         }
@@ -158,6 +173,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             abort(LeaveReason.CONNECTION_ERROR);
             return;
         }
+        if (congested && out.pendingBytes() <= server.options().maxPendingBytes() / 16) {
+            congested = false;
+            server.decongested(this);
+        }
         if (out.isEmpty()) {
             if (writeInterest) {
                 writeInterest = false;
@@ -172,9 +191,34 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         }
     }
 
+    boolean isCongested() {
+        return congested;
+    }
+
+    /** @return whether the connection has been congested for longer than {@code timeoutNanos} */
+    boolean congestedLongerThan(long now, long timeoutNanos) {
+        return congested && now - congestedSince > timeoutNanos;
+    }
+
+    /**
+     * Stops reading from this client while its room is congested (instead of reading lines whose
+     * fan-out could not be written); TCP flow control then slows the client itself down.
+     */
+    private void pauseReading() {
+        readPaused = true;
+        updateInterest();
+        server.paused(this);
+    }
+
+    /** Reads again once the room has drained. */
+    void resumeReading() {
+        readPaused = false;
+        updateInterest();
+    }
+
     private void updateInterest() {
         if (key.isValid()) {
-            int ops = (state == State.OPEN ? SelectionKey.OP_READ : 0)
+            int ops = (state == State.OPEN && !readPaused ? SelectionKey.OP_READ : 0)
                     | (writeInterest ? SelectionKey.OP_WRITE : 0);
             key.interestOps(ops);
         }
@@ -226,12 +270,17 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             server.log().log(System.Logger.Level.DEBUG, "closing " + client, e);
         }
         out.clear();
+        if (congested) {
+            congested = false;
+            server.decongested(this);
+        }
         server.removed(this);
     }
 
     @Override
     public String toString() {
         return "Connection[" + client + ", " + state + ", " + out
-                + (writeInterest ? ", OP_WRITE" : "") + (tooSlow ? ", too slow" : "") + "]";
+                + (writeInterest ? ", OP_WRITE" : "") + (congested ? ", congested" : "")
+                + (readPaused ? ", paused" : "") + (tooSlow ? ", too slow" : "") + "]";
     }
 }

@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -92,6 +93,10 @@ public final class Main implements Runnable {
         @Option(names = "--max-pending-bytes", description = "unsent output past which a client "
                 + "is dropped as too slow (default: ${DEFAULT-VALUE})")
         int maxPendingBytes = 1 << 20;
+        @Option(names = "--slow-consumer-timeout", description = "seconds a client may stay "
+                + "congested (a quarter of --max-pending-bytes behind) before it is dropped "
+                + "(default: ${DEFAULT-VALUE})")
+        int slowConsumerTimeout = 5;
 
         @Override
         public Integer call() throws IOException, InterruptedException {
@@ -100,9 +105,11 @@ public final class Main implements Runnable {
             requirePositive(spec, "--max-line-bytes", maxLineBytes);
             requirePositive(spec, "--max-clients", maxClients);
             requirePositive(spec, "--max-pending-bytes", maxPendingBytes);
+            requirePositive(spec, "--slow-consumer-timeout", slowConsumerTimeout);
             TcpServerOptions options = TcpServerOptions.defaults().withHost(host).withPort(port)
                     .withBacklog(backlog).withMaxLineBytes(maxLineBytes).withMaxClients(maxClients)
-                    .withMaxPendingBytes(maxPendingBytes);
+                    .withMaxPendingBytes(maxPendingBytes)
+                    .withSlowConsumerTimeout(Duration.ofSeconds(slowConsumerTimeout));
             TcpChatServer server = TcpChatServer.start(options);
             PrintWriter out = spec.commandLine().getOut();
             out.println("listening on " + server.localAddress().getAddress().getHostAddress()

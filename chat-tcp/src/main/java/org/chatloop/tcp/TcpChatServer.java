@@ -67,6 +67,8 @@ public final class TcpChatServer implements AutoCloseable {
     private final Set<Connection> connections = new HashSet<>();
     private final List<Connection> dirty = new ArrayList<>();
     private final List<Connection> tooSlow = new ArrayList<>();
+    private final List<Connection> congested = new ArrayList<>();
+    private final List<Connection> paused = new ArrayList<>();
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final ServerSocketChannel listener;
     private final InetSocketAddress localAddress;
@@ -250,6 +252,35 @@ public final class TcpChatServer implements AutoCloseable {
         tooSlow.add(c);
     }
 
+    void congested(Connection c) {
+        congested.add(c);
+    }
+
+    void decongested(Connection c) {
+        congested.remove(c);
+    }
+
+    void paused(Connection c) {
+        paused.add(c);
+    }
+
+    /**
+     * @return whether a member of the connection's room (itself included) has more output pending
+     *         than it can take: then lines read from this connection would only add to it
+     */
+    boolean roomIsCongested(Connection c) {
+        if (congested.isEmpty()) {
+            return false;
+        }
+        String room = c.client().roomName();
+        for (int i = 0; i < congested.size(); i++) {
+            if (Objects.equals(room, congested.get(i).client().roomName())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     void removed(Connection c) {
         connections.remove(c);
         connectionCount = connections.size();
@@ -261,11 +292,21 @@ public final class TcpChatServer implements AutoCloseable {
      * connection once.
      */
     private void flushPass() {
+        if (!congested.isEmpty()) {
+            long now = loop.nanoTime();
+            long timeout = options.slowConsumerTimeout().toNanos();
+            for (int i = 0; i < congested.size(); i++) {
+                Connection c = congested.get(i);
+                if (c.congestedLongerThan(now, timeout) && !tooSlow.contains(c)) {
+                    tooSlow.add(c);
+                }
+            }
+        }
         do {
             for (int i = 0; i < tooSlow.size(); i++) {
                 Connection c = tooSlow.get(i);
-                LOG.log(Level.INFO, "disconnecting {0}: more than {1} bytes pending",
-                        c.client(), options.maxPendingBytes());
+                LOG.log(Level.INFO, "disconnecting {0}: too slow ({1} bytes pending)",
+                        c.client(), c.pendingBytes());
                 c.abort(LeaveReason.TOO_SLOW);
             }
             tooSlow.clear();
@@ -274,6 +315,24 @@ public final class TcpChatServer implements AutoCloseable {
             }
             dirty.clear();
         } while (!tooSlow.isEmpty());
+        resumeDrainedRooms();
+    }
+
+    /** Reads again from paused connections whose rooms are no longer congested. */
+    private void resumeDrainedRooms() {
+        int kept = 0;
+        for (int i = 0; i < paused.size(); i++) {
+            Connection c = paused.get(i);
+            if (c.isClosed()) {
+                continue;
+            }
+            if (roomIsCongested(c)) {
+                paused.set(kept++, c);
+            } else {
+                c.resumeReading();
+            }
+        }
+        paused.subList(kept, paused.size()).clear();
     }
 
     private final class Acceptor implements IoHandler {

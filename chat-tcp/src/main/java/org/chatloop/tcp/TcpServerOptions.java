@@ -15,17 +15,27 @@ import java.util.Objects;
  * @param maxClients connections served at once (10000 by default); beyond it a new connection
  *                   gets {@code ! server full} and is closed
  * @param maxPendingBytes a connection's unsent output past which it is disconnected as too slow
- *                        (1 MiB by default)
+ *                        (1 MiB by default). Past a quarter of it the connection is congested:
+ *                        the server stops reading from the members of its room (TCP then slows
+ *                        their senders down) until it drains to a sixteenth
+ * @param slowConsumerTimeout how long a connection may stay congested before it is disconnected
+ *                            as too slow (5 s by default), so that one reader who stops cannot
+ *                            hold its room up for longer
  * @param shutdownFlushTimeout how long {@link TcpChatServer#stop()} waits for pending output to
  *                             reach clients before it closes them anyway (2 s by default)
  */
 public record TcpServerOptions(String host, int port, int backlog, int maxLineBytes,
-                               int maxClients, int maxPendingBytes, Duration shutdownFlushTimeout) {
+                               int maxClients, int maxPendingBytes, Duration slowConsumerTimeout,
+                               Duration shutdownFlushTimeout) {
 
     /** Validates every setting. */
     public TcpServerOptions {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(shutdownFlushTimeout, "shutdownFlushTimeout");
+        Objects.requireNonNull(slowConsumerTimeout, "slowConsumerTimeout");
+        if (slowConsumerTimeout.isNegative()) {
+            throw new IllegalArgumentException("slowConsumerTimeout must not be negative");
+        }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be in 0..65535: " + port);
         }
@@ -47,48 +57,54 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
     /** @return the defaults: 127.0.0.1:9001, backlog 1024, 4096-byte lines, 10000 clients, 1 MiB */
     public static TcpServerOptions defaults() {
         return new TcpServerOptions("127.0.0.1", 9001, 1024, 4096, 10_000, 1 << 20,
-                Duration.ofSeconds(2));
+                Duration.ofSeconds(5), Duration.ofSeconds(2));
     }
 
     /** @return these options with another host */
     public TcpServerOptions withHost(String h) {
         return new TcpServerOptions(h, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout);
     }
 
     /** @return these options with another port (0 for any free port) */
     public TcpServerOptions withPort(int p) {
         return new TcpServerOptions(host, p, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout);
     }
 
     /** @return these options with another listen backlog */
     public TcpServerOptions withBacklog(int b) {
         return new TcpServerOptions(host, port, b, maxLineBytes, maxClients, maxPendingBytes,
-                shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout);
     }
 
     /** @return these options with another line limit */
     public TcpServerOptions withMaxLineBytes(int n) {
         return new TcpServerOptions(host, port, backlog, n, maxClients, maxPendingBytes,
-                shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout);
     }
 
     /** @return these options with another connection limit */
     public TcpServerOptions withMaxClients(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, n, maxPendingBytes,
-                shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout);
     }
 
     /** @return these options with another bound on each connection's unsent output */
     public TcpServerOptions withMaxPendingBytes(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, n,
-                shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout);
+    }
+
+    /** @return these options with another time a connection may stay congested */
+    public TcpServerOptions withSlowConsumerTimeout(Duration d) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                d, shutdownFlushTimeout);
     }
 
     /** @return these options with another shutdown flush timeout */
     public TcpServerOptions withShutdownFlushTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                d);
+                slowConsumerTimeout, d);
     }
 }
