@@ -42,6 +42,7 @@ import java.util.function.LongSupplier;
  */
 public final class EventLoop implements Executor {
     private static final Logger LOG = System.getLogger(EventLoop.class.getName());
+    private static final int MIN_TIMER_PURGE_THRESHOLD = 64;
 
     private final Selector selector;
     private final LongSupplier clock;
@@ -53,8 +54,10 @@ public final class EventLoop implements Executor {
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile Thread owner;
     private volatile boolean stopRequested;
-    private boolean closed;
+    private volatile boolean closed;
     private long timerSequence;
+    /** When the timer heap grows past this size, cancelled timers are purged from it. */
+    private int timerPurgeThreshold = MIN_TIMER_PURGE_THRESHOLD;
     private long passes;
 
     /** Opens a loop on the system's nanosecond clock. */
@@ -117,8 +120,20 @@ public final class EventLoop implements Executor {
         assert inLoopThread() : "timer scheduled off the loop thread";
         LoopTimer timer = new LoopTimer(Objects.requireNonNull(task, "task"),
                 nanoTime() + Math.max(0, delayNanos), periodNanos, timerSequence++);
+        if (timers.size() >= timerPurgeThreshold) {
+            // A cancelled timer stays in the heap until its deadline; a transport that cancels and
+            // re-arms an idle timeout on every read would otherwise pile them up. Purging when the
+            // heap has doubled since the last purge keeps the cost amortised O(1) per timer.
+            timers.removeIf(LoopTimer::isDone);
+            timerPurgeThreshold = Math.max(MIN_TIMER_PURGE_THRESHOLD, 2 * timers.size());
+        }
         timers.add(timer);
         return timer;
+    }
+
+    /** @return how many timers the loop holds, cancelled ones not yet purged included */
+    int timerCount() {
+        return timers.size();
     }
 
     /**
@@ -146,7 +161,11 @@ public final class EventLoop implements Executor {
      */
     @Override
     public void execute(Runnable task) {
-        tasks.add(Objects.requireNonNull(task, "task"));
+        Objects.requireNonNull(task, "task");
+        if (closed) {
+            return;
+        }
+        tasks.add(task);
         if (!inLoopThreadStrict() && wakeupPending.compareAndSet(false, true)) {
             selector.wakeup();
         }
@@ -247,14 +266,26 @@ public final class EventLoop implements Executor {
         if (!tasks.isEmpty() || wait <= 0 || stopRequested) {
             n = selector.selectNow(this::dispatch);
         } else {
-            // Round up so that a timer due in 0.3 ms does not turn into a busy selectNow loop.
-            long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait + 999_999));
-            n = selector.select(this::dispatch, millis);
+            n = selector.select(this::dispatch, selectTimeoutMillis(wait));
         }
         // Tasks queued from here on are run by the next pass, which checks the queue before it
         // blocks: no need for their producers to wake the selector.
         wakeupPending.set(true);
         return n;
+    }
+
+    /**
+     * @param waitNanos how long a select may block, positive
+     * @return the same in milliseconds for {@link Selector#select(long)}: at least 1 (0 would
+     *         block for ever), rounded up so that a timer due in 0.3 ms does not turn into a busy
+     *         {@code selectNow} loop, and without overflow for waits near {@link Long#MAX_VALUE}
+     */
+    static long selectTimeoutMillis(long waitNanos) {
+        long millis = TimeUnit.NANOSECONDS.toMillis(waitNanos);
+        if (millis * 1_000_000 < waitNanos) {
+            millis++;
+        }
+        return Math.max(1, millis);
     }
 
     private void dispatch(SelectionKey key) {
@@ -321,26 +352,30 @@ public final class EventLoop implements Executor {
         if (closed) {
             return;
         }
-        closed = true;
         stopRequested = true;
-        runTasks();
-        for (Runnable hook : closeHooks) {
-            runGuarded(hook, "close hook");
-        }
-        for (SelectionKey key : selector.keys()) {
-            try {
-                key.channel().close();
-            } catch (IOException e) {
-                LOG.log(Level.DEBUG, "closing a channel at loop end", e);
-            }
-        }
         try {
-            selector.close();
-        } catch (IOException e) {
-            LOG.log(Level.DEBUG, "closing the selector", e);
+            runTasks();
+            closed = true;
+            for (Runnable hook : closeHooks) {
+                runGuarded(hook, "close hook");
+            }
+            for (SelectionKey key : selector.keys()) {
+                try {
+                    key.channel().close();
+                } catch (IOException e) {
+                    LOG.log(Level.DEBUG, "closing a channel at loop end", e);
+                }
+            }
+        } finally {
+            closed = true;
+            try {
+                selector.close();
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "closing the selector", e);
+            }
+            tasks.clear();
+            terminated.countDown();
         }
-        tasks.clear();
-        terminated.countDown();
     }
 
     /** @return the number of channels registered (loop thread only) */

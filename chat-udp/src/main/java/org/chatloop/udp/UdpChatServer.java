@@ -179,7 +179,7 @@ public final class UdpChatServer implements AutoCloseable {
             channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
             channel.bind(address);
             UdpChatServer server = new UdpChatServer(loop, hub, options, ownsLoop, channel, wires);
-            LOG.log(Level.INFO, "listening on {0} (udp)", server.localAddress);
+            LOG.log(Level.DEBUG, "listening on {0} (udp)", server.localAddress);
             return server;
         } catch (IOException | RuntimeException e) {
             try {
@@ -386,7 +386,7 @@ public final class UdpChatServer implements AutoCloseable {
                 LOG.log(Level.DEBUG, "closing " + localAddress, e);
             }
             stopped.countDown();
-            LOG.log(Level.INFO, "stopped {0}", this);
+            LOG.log(Level.DEBUG, "stopped {0}", this);
         }
     }
 

@@ -1,0 +1,105 @@
+package org.chatloop.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class MainTest {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String... args) {
+        return Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void shouldPrintUsageAndExitZeroOnHelp() {
+        assertEquals(0, run("--help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("server"));
+        assertEquals(0, run("server", "--help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("--max-pending-bytes"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "server,--port,abc,--port",
+        "server,--port,70000,--port",
+        "server,--port,-1,--port",
+        "server,--max-line-bytes,0,--max-line-bytes",
+        "server,--max-clients,x,--max-clients",
+        "client,--port,99999,--port",
+        "server,--bogus,1,--bogus",
+    })
+    void shouldNameTheBadFlagAndExitTwo(String command, String flag, String value, String named) {
+        assertEquals(2, run(command, flag, value));
+        String msg = err.toString(StandardCharsets.UTF_8);
+        assertTrue(msg.contains(named), msg);
+        assertFalse(msg.contains("Exception"), "no stack trace: " + msg);
+    }
+
+    @Test
+    void shouldShutDownAndExitZeroOnSigterm() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "server", "--port", "0")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            BufferedReader stdout = new BufferedReader(
+                    new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String first = stdout.readLine();
+            Matcher m = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) \\(tcp\\)")
+                    .matcher(String.valueOf(first));
+            assertTrue(m.matches(), "first line: " + first);
+            int port = Integer.parseInt(m.group(1));
+            try (LineClient c = LineClient.joined(port)) {
+                p.destroy(); // SIGTERM
+                List<String> rest = c.awaitEof();
+                assertTrue(rest.contains("* server shutting down"), rest.toString());
+            }
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "server exits");
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void shouldExitTheDemoClientAtEndOfInput() throws Exception {
+        try (TcpChatServer server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0))) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                    Main.class.getName(), "client", "--port", String.valueOf(server.port()))
+                    .redirectErrorStream(true).start();
+            try {
+                p.getOutputStream().write("hello from stdin\n".getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().close();
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS), "client exits after end of input");
+                String printed = new String(p.getInputStream().readAllBytes(),
+                        StandardCharsets.UTF_8);
+                assertEquals(0, p.exitValue(), printed);
+                assertTrue(printed.contains("* welcome "), printed);
+                assertTrue(printed.contains("> hello from stdin"), printed);
+                assertTrue(printed.contains("* bye"), printed);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+}
