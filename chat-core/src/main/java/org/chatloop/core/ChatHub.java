@@ -134,7 +134,7 @@ public final class ChatHub {
      * that already left (for example by {@code /quit}) is ignored.
      *
      * @param client the client
-     * @param reason why it left
+     * @param reason why it left, not null
      */
     public void disconnect(Client client, LeaveReason reason) {
         Objects.requireNonNull(reason, "reason");

@@ -1,11 +1,16 @@
 package org.chatloop.core;
 
 /**
- * Byte-level clean-up of client text, without building strings: invalid UTF-8 becomes U+FFFD
- * (one per maximal invalid subpart, as the Unicode standard recommends and as
- * {@code new String(bytes, UTF_8)} does), and control characters are removed: C0 other than TAB,
- * DEL, and C1 (U+0080-U+009F). Nothing a client sends can then carry a terminal escape sequence
- * or a line break to anyone.
+ * Byte-level clean-up of client text, without building strings: invalid UTF-8 becomes U+FFFD,
+ * one per maximal invalid subpart (Unicode Standard, section 3.9, "U+FFFD Substitution of Maximal
+ * Subparts"; the WHATWG Encoding Standard does the same), and control characters are removed: C0
+ * other than TAB, DEL, and C1 (U+0080-U+009F). Nothing a client sends can then carry a terminal
+ * escape sequence or a line break to anyone.
+ *
+ * <p>{@code new String(bytes, UTF_8)} gives the same result except for a UTF-16 surrogate encoded
+ * in UTF-8 ({@code ED A0..BF ..}): the JDK (17 at least) writes one U+FFFD for the whole sequence,
+ * this class one per byte, as the standard asks (after {@code ED} only {@code 80..9F} may
+ * follow, so {@code ED} alone is a maximal subpart).
  *
  * <p>Pure and stateless.
  */

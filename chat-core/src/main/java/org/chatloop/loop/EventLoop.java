@@ -157,7 +157,7 @@ public final class EventLoop implements Executor {
     /**
      * Queues a task to run on the loop thread during its next pass; safe from any thread. Wakes the
      * selector at most once however many tasks arrive before the loop gets to them. A task
-     * executed after the loop has ended is dropped.
+     * executed once the loop is closing ({@link #close()} has begun) is dropped.
      */
     @Override
     public void execute(Runnable task) {
@@ -352,10 +352,10 @@ public final class EventLoop implements Executor {
         if (closed) {
             return;
         }
+        closed = true;
         stopRequested = true;
         try {
             runTasks();
-            closed = true;
             for (Runnable hook : closeHooks) {
                 runGuarded(hook, "close hook");
             }
@@ -367,7 +367,6 @@ public final class EventLoop implements Executor {
                 }
             }
         } finally {
-            closed = true;
             try {
                 selector.close();
             } catch (IOException e) {

@@ -47,6 +47,13 @@ class CommandParserTest {
     }
 
     @Test
+    void shouldFoldOnlyAsciiCaseInCommandNames() {
+        // U+212A KELVIN SIGN lower-cases to 'k' in Java; "/nic\u212A" is not "/nick".
+        assertInstanceOf(Command.Invalid.class, CommandParser.parse("/nic\u212A bob"));
+        assertInstanceOf(Command.Invalid.class, CommandParser.parse("/\u0130\u0130"));
+    }
+
+    @Test
     void shouldSeparateArgumentsBySpacesOrTabsAndIgnoreTrailingOnes() {
         assertEquals(new Command.Nick("bob"), CommandParser.parse("/nick\t  bob \t"));
         assertEquals(new Command.Quit(), CommandParser.parse("/quit   "));

@@ -237,6 +237,73 @@ class EventLoopTest {
     }
 
     @Test
+    void shouldNotHoardCancelledTimersWhenATimeoutIsReArmedOverAndOver() {
+        EventLoop loop = manualLoop();
+        AtomicInteger fired = new AtomicInteger();
+        LoopTimer idle = loop.schedule(60, TimeUnit.SECONDS, fired::incrementAndGet);
+
+        for (int i = 0; i < 100_000; i++) {
+            idle.cancel();
+            idle = loop.schedule(60, TimeUnit.SECONDS, fired::incrementAndGet);
+        }
+
+        assertTrue(loop.timerCount() < 1000, "timers held: " + loop.timerCount());
+        now += TimeUnit.SECONDS.toNanos(60);
+        loop.runOnce(0);
+        assertEquals(1, fired.get(), "only the last, live timer fires");
+        assertTrue(idle.isDone());
+    }
+
+    @Test
+    void shouldKeepEveryLiveTimerWhenPurgingCancelledOnes() {
+        EventLoop loop = manualLoop();
+        AtomicInteger fired = new AtomicInteger();
+        for (int i = 0; i < 1000; i++) {
+            LoopTimer t = loop.schedule(i % 10, TimeUnit.MILLISECONDS, fired::incrementAndGet);
+            if (i % 2 == 0) {
+                t.cancel();
+            }
+        }
+
+        now += 10 * MS;
+        loop.runOnce(0);
+
+        assertEquals(500, fired.get());
+        assertEquals(0, loop.timerCount());
+    }
+
+    @Test
+    void shouldConvertSelectWaitToWholeMillisecondsRoundingUpWithoutOverflow() {
+        assertEquals(1, EventLoop.selectTimeoutMillis(1));
+        assertEquals(1, EventLoop.selectTimeoutMillis(300_000));
+        assertEquals(1, EventLoop.selectTimeoutMillis(1_000_000));
+        assertEquals(2, EventLoop.selectTimeoutMillis(1_000_001));
+        assertEquals(1000, EventLoop.selectTimeoutMillis(TimeUnit.SECONDS.toNanos(1)));
+        // runOnce(Long.MAX_VALUE) must block, not spin with 1 ms selects.
+        assertEquals(Long.MAX_VALUE / 1_000_000 + 1, EventLoop.selectTimeoutMillis(Long.MAX_VALUE));
+        assertTrue(EventLoop.selectTimeoutMillis(Long.MAX_VALUE - 500_000) > 1_000_000);
+    }
+
+    @Test
+    void shouldBlockInRunOnceWithoutATimeoutUntilWoken() throws Exception {
+        EventLoop loop = manualLoop();
+        AtomicInteger passes = new AtomicInteger();
+        loop.beforeSelect(passes::incrementAndGet);
+        AtomicInteger ran = new AtomicInteger();
+        Thread loopThread = new Thread(() -> loop.runOnce(Long.MAX_VALUE), "loop-under-test");
+        loopThread.start();
+        await(() -> isSelecting(loopThread), "the loop thread to block in select");
+        assertEquals(0, passes.get(), "runOnce returned instead of blocking");
+
+        loop.execute(ran::incrementAndGet);
+
+        loopThread.join(TimeUnit.NANOSECONDS.toMillis(PROMPT_NANOS));
+        assertFalse(loopThread.isAlive());
+        assertEquals(1, passes.get());
+        assertEquals(1, ran.get());
+    }
+
+    @Test
     void shouldRejectNonPositivePeriod() {
         EventLoop loop = manualLoop();
 
