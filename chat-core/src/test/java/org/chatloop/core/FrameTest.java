@@ -64,7 +64,7 @@ class FrameTest {
         Frame f = Frame.notice("caf\u00e9 \ud83d\ude00");
 
         assertArrayEquals("* caf\u00e9 \ud83d\ude00\n".getBytes(UTF_8), bytesOf(f));
-        assertEquals(f.length(), "* caf\u00e9 \ud83d\ude00\n".getBytes(UTF_8).length);
+        assertEquals("* caf\u00e9 \ud83d\ude00\n".getBytes(UTF_8).length, f.length());
     }
 
     @Test
