@@ -85,6 +85,19 @@ public final class Frame {
         dst.put(bytes, from, count);
     }
 
+    /**
+     * Copies part of the frame into {@code dst} at an absolute index; {@code dst}'s position and
+     * limit are left alone.
+     *
+     * @param from the first byte of the frame to copy
+     * @param dst the destination
+     * @param index where in {@code dst} the first byte goes
+     * @param count how many bytes
+     */
+    public void copyTo(int from, ByteBuffer dst, int index, int count) {
+        dst.put(index, bytes, from, count);
+    }
+
     /** @return a new read-only buffer over the frame's bytes (one small allocation per call) */
     public ByteBuffer asReadOnlyBuffer() {
         return ByteBuffer.wrap(bytes).asReadOnlyBuffer();

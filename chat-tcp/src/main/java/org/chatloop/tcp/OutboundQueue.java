@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.Iterator;
 import org.chatloop.core.Frame;
 
 /**
@@ -14,8 +13,9 @@ import org.chatloop.core.Frame;
  * microseconds, so appending many frames and writing them together is where the speed comes from.
  *
  * <p>Each buffer is kept in "read mode" (position = next byte to write to the socket, limit = end
- * of data): an append writes past the limit with absolute puts and raises the limit, so appending
- * and draining need no flips and no per-frame objects. An empty queue holds no buffer at all, so
+ * of data): an append writes past the limit with an absolute put and raises the limit, so appending
+ * and draining need no flips and no per-frame objects. A single buffer goes out through the plain
+ * {@code write}, several through one gathering write. An empty queue holds no buffer at all, so
  * idle connections cost no output memory.
  *
  * <p>Not thread safe: owned by the connection's loop thread.
@@ -43,10 +43,10 @@ final class OutboundQueue {
         int len = frame.length();
         for (int done = 0; done < len; ) {
             ByteBuffer tail = writableTail();
-            int n = Math.min(len - done, tail.capacity() - tail.limit());
-            int readPos = openForPut(tail, n);
-            frame.copyTo(done, tail, n);
-            tail.position(readPos);
+            int at = tail.limit();
+            int n = Math.min(len - done, tail.capacity() - at);
+            tail.limit(at + n);
+            frame.copyTo(done, tail, at, n);
             done += n;
         }
         pending += len;
@@ -56,10 +56,10 @@ final class OutboundQueue {
     void append(byte[] src, int off, int len) {
         for (int done = 0; done < len; ) {
             ByteBuffer tail = writableTail();
-            int n = Math.min(len - done, tail.capacity() - tail.limit());
-            int readPos = openForPut(tail, n);
-            tail.put(src, off + done, n);
-            tail.position(readPos);
+            int at = tail.limit();
+            int n = Math.min(len - done, tail.capacity() - at);
+            tail.limit(at + n);
+            tail.put(at, src, off + done, n);
             done += n;
         }
         pending += len;
@@ -77,20 +77,6 @@ final class OutboundQueue {
     }
 
     /**
-     * Extends the buffer's data by {@code n} bytes and positions it at their start for a relative
-     * put.
-     *
-     * @return the read position to restore after the put
-     */
-    private static int openForPut(ByteBuffer b, int n) {
-        int readPos = b.position();
-        int at = b.limit();
-        b.limit(at + n);
-        b.position(at);
-        return readPos;
-    }
-
-    /**
      * Writes as much as the channel takes, at most about {@code maxBytes}, in one gathering write.
      * Returns drained buffers to the pool.
      *
@@ -99,25 +85,28 @@ final class OutboundQueue {
      */
     long writeTo(GatheringByteChannel channel, ByteBuffer[] scratch, long maxBytes)
             throws IOException {
-        int n = 0;
-        long bytes = 0;
-        for (Iterator<ByteBuffer> it = chunks.iterator(); it.hasNext() && n < scratch.length
-                && bytes < maxBytes; ) {
-            ByteBuffer b = it.next();
-            scratch[n++] = b;
-            bytes += b.remaining();
-        }
-        if (n == 0) {
+        ByteBuffer head = chunks.peekFirst();
+        if (head == null) {
             return 0;
         }
-        long written = channel.write(scratch, 0, n);
-        Arrays.fill(scratch, 0, n, null);
-        pending -= written;
-        while (!chunks.isEmpty()) {
-            ByteBuffer head = chunks.peekFirst();
-            if (head.hasRemaining()) {
-                break;
+        long written;
+        if (chunks.size() == 1 || head.remaining() >= maxBytes) {
+            written = channel.write(head); // the common case: one buffer, the plain write path
+        } else {
+            int n = 0;
+            long bytes = 0;
+            for (ByteBuffer b : chunks) {
+                if (n == scratch.length || bytes >= maxBytes) {
+                    break;
+                }
+                scratch[n++] = b;
+                bytes += b.remaining();
             }
+            written = channel.write(scratch, 0, n);
+            Arrays.fill(scratch, 0, n, null);
+        }
+        pending -= written;
+        while ((head = chunks.peekFirst()) != null && !head.hasRemaining()) {
             chunks.pollFirst();
             pool.release(head);
         }

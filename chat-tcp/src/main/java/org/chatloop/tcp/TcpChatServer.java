@@ -39,7 +39,7 @@ import org.chatloop.loop.LoopTimer;
  *
  * <p><b>Output.</b> A broadcast only copies the shared, already-encoded frame into each
  * recipient's pending output (pooled direct buffers) and marks it dirty; once per loop pass, after
- * all reads, each dirty connection is flushed with one gathering write, capped at 64 KiB per pass.
+ * all reads, each dirty connection is flushed with one (gathering) write, capped at 128 KiB per pass.
  * {@code OP_WRITE} is set only while output remains. A connection whose pending output passes
  * {@link TcpServerOptions#maxPendingBytes()} is disconnected after the pass ("too slow"), so memory
  * stays bounded and everyone who keeps up gets every message in order.
@@ -60,7 +60,7 @@ public final class TcpChatServer implements AutoCloseable {
     private final ChatHub hub;
     private final TcpServerOptions options;
     private final boolean ownsLoop;
-    private final BufferPool pool = new BufferPool(8 * 1024, 4096);
+    private final BufferPool pool = new BufferPool(32 * 1024, 1024);
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
     private final ByteBuffer[] gatherScratch = new ByteBuffer[32];
     private final Frame lineTooLong;
@@ -378,6 +378,7 @@ public final class TcpChatServer implements AutoCloseable {
     }
 
     private void accepted(SocketChannel ch) {
+        SelectionKey key = null;
         try {
             ch.configureBlocking(false);
             if (shuttingDown || connections.size() >= options.maxClients()) {
@@ -388,12 +389,15 @@ public final class TcpChatServer implements AutoCloseable {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             InetSocketAddress remote = (InetSocketAddress) ch.getRemoteAddress();
             Connection c = new Connection(this, ch);
-            SelectionKey key = loop.register(ch, SelectionKey.OP_READ, c);
+            key = loop.register(ch, SelectionKey.OP_READ, c);
+            c.start(key, hub.connect(address(remote), c));
             connections.add(c);
             connectionCount = connections.size();
-            c.start(key, hub.connect(address(remote), c));
-        } catch (IOException e) {
-            LOG.log(Level.DEBUG, "dropping a connection that failed at accept", e);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "dropping a connection that failed at accept", e);
+            if (key != null) {
+                key.cancel();
+            }
             try {
                 ch.close();
             } catch (IOException ignored) {

@@ -1,0 +1,33 @@
+package org.chatloop.bench.peers;
+
+import java.io.IOException;
+import org.chatloop.tcp.TcpChatServer;
+import org.chatloop.tcp.TcpServerOptions;
+
+/** Adapts our own {@link TcpChatServer} (default options, port 0) to {@link PeerServer}. */
+final class ChatloopPeer implements PeerServer {
+    private final TcpChatServer server;
+
+    private ChatloopPeer(TcpChatServer server) {
+        this.server = server;
+    }
+
+    static ChatloopPeer start() throws IOException {
+        return new ChatloopPeer(TcpChatServer.start(TcpServerOptions.defaults().withPort(0)));
+    }
+
+    @Override
+    public int port() {
+        return server.port();
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+
+    @Override
+    public String toString() {
+        return "ChatloopPeer[" + server + "]";
+    }
+}
