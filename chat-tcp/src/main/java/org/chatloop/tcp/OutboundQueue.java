@@ -8,24 +8,37 @@ import java.util.Arrays;
 import org.chatloop.core.Frame;
 
 /**
- * One connection's pending output: a chain of pooled direct buffers that frames are copied into
- * and that one gathering write drains. Copying a small line costs nanoseconds, a write syscall
- * microseconds, so appending many frames and writing them together is where the speed comes from.
+ * One connection's pending output: an ordered list of ranges of shared {@link SlabPool} slabs,
+ * drained by one write (gathering when there are several ranges). Appending a frame that lands
+ * right after the previous range in the same slab (the usual case for a room's messages) only
+ * extends that range: no copy and no object per message for this connection.
  *
- * <p>Each buffer is kept in "read mode" (position = next byte to write to the socket, limit = end
- * of data): an append writes past the limit with an absolute put and raises the limit, so appending
- * and draining need no flips and no per-frame objects. A single buffer goes out through the plain
- * {@code write}, several through one gathering write. An empty queue holds no buffer at all, so
- * idle connections cost no output memory.
+ * <p>Each range is a duplicate of its slab's buffer whose position is the next byte to write and
+ * whose limit is the end of the range. The last drained range is kept and reused for the next range
+ * in the same slab, so steady-state fan-out allocates nothing per recipient; an empty queue holds
+ * no slab.
  *
  * <p>Not thread safe: owned by the connection's loop thread.
  */
 final class OutboundQueue {
-    private final BufferPool pool;
-    private final ArrayDeque<ByteBuffer> chunks = new ArrayDeque<>();
+
+    /** A range of a slab. */
+    private static final class Range {
+        final SlabPool.Slab slab;
+        final ByteBuffer view;
+
+        Range(SlabPool.Slab slab) {
+            this.slab = slab;
+            this.view = slab.buffer.duplicate();
+        }
+    }
+
+    private final SlabPool pool;
+    private final ArrayDeque<Range> ranges = new ArrayDeque<>();
+    private Range spare;
     private long pending;
 
-    OutboundQueue(BufferPool pool) {
+    OutboundQueue(SlabPool pool) {
         this.pool = pool;
     }
 
@@ -38,92 +51,93 @@ final class OutboundQueue {
         return pending == 0;
     }
 
-    /** Copies the frame to the end of the queue. */
+    /** Appends the frame (placed in a slab once per frame, shared by every recipient). */
     void append(Frame frame) {
-        int len = frame.length();
-        for (int done = 0; done < len; ) {
-            ByteBuffer tail = writableTail();
-            int at = tail.limit();
-            int n = Math.min(len - done, tail.capacity() - at);
-            tail.limit(at + n);
-            frame.copyTo(done, tail, at, n);
-            done += n;
-        }
-        pending += len;
+        pool.place(frame);
+        appendPlaced();
     }
 
-    /** Copies {@code src[off, off+len)} to the end of the queue. */
+    /** Appends a copy of {@code src[off, off+len)}. */
     void append(byte[] src, int off, int len) {
-        for (int done = 0; done < len; ) {
-            ByteBuffer tail = writableTail();
-            int at = tail.limit();
-            int n = Math.min(len - done, tail.capacity() - at);
-            tail.limit(at + n);
-            tail.put(at, src, off + done, n);
-            done += n;
+        if (len > 0) {
+            pool.place(src, off, len);
+            appendPlaced();
         }
-        pending += len;
     }
 
-    /** @return the last buffer, or a new one if it is full */
-    private ByteBuffer writableTail() {
-        ByteBuffer tail = chunks.peekLast();
-        if (tail == null || tail.limit() == tail.capacity()) {
-            tail = pool.acquire();
-            tail.limit(0);
-            chunks.addLast(tail);
+    private void appendPlaced() {
+        SlabPool.Slab slab = pool.placedSlab();
+        int start = pool.placedStart();
+        int end = pool.placedEnd();
+        Range tail = ranges.peekLast();
+        if (tail != null && tail.slab == slab && tail.view.limit() == start) {
+            tail.view.limit(end);
+        } else {
+            Range r = spare != null && spare.slab == slab ? spare : new Range(slab);
+            if (r == spare) {
+                spare = null;
+            }
+            r.view.limit(end).position(start);
+            slab.refs++;
+            ranges.addLast(r);
         }
-        return tail;
+        pending += end - start;
     }
 
     /**
-     * Writes as much as the channel takes, at most about {@code maxBytes}, in one gathering write.
-     * Returns drained buffers to the pool.
+     * Writes as much as the channel takes, at most about {@code maxBytes}: one plain write for one
+     * range, one gathering write for several.
      *
      * @param scratch an array to gather buffers in; its length bounds buffers per write
      * @return bytes written
      */
     long writeTo(GatheringByteChannel channel, ByteBuffer[] scratch, long maxBytes)
             throws IOException {
-        ByteBuffer head = chunks.peekFirst();
+        Range head = ranges.peekFirst();
         if (head == null) {
             return 0;
         }
         long written;
-        if (chunks.size() == 1 || head.remaining() >= maxBytes) {
-            written = channel.write(head); // the common case: one buffer, the plain write path
+        if (ranges.size() == 1 || head.view.remaining() >= maxBytes) {
+            written = channel.write(head.view);
         } else {
             int n = 0;
             long bytes = 0;
-            for (ByteBuffer b : chunks) {
+            for (Range r : ranges) {
                 if (n == scratch.length || bytes >= maxBytes) {
                     break;
                 }
-                scratch[n++] = b;
-                bytes += b.remaining();
+                scratch[n++] = r.view;
+                bytes += r.view.remaining();
             }
             written = channel.write(scratch, 0, n);
             Arrays.fill(scratch, 0, n, null);
         }
         pending -= written;
-        while ((head = chunks.peekFirst()) != null && !head.hasRemaining()) {
-            chunks.pollFirst();
-            pool.release(head);
+        while ((head = ranges.peekFirst()) != null && !head.view.hasRemaining()) {
+            ranges.pollFirst();
+            drop(head);
         }
         return written;
     }
 
-    /** Drops everything pending and returns its buffers to the pool. */
+    private void drop(Range r) {
+        pool.unref(r.slab);
+        spare = r;
+    }
+
+    /** Drops everything pending. */
     void clear() {
-        ByteBuffer b;
-        while ((b = chunks.pollFirst()) != null) {
-            pool.release(b);
+        Range r;
+        while ((r = ranges.pollFirst()) != null) {
+            drop(r);
         }
+        spare = null;
         pending = 0;
     }
 
     @Override
     public String toString() {
-        return "OutboundQueue[pending=" + pending + ", buffers=" + chunks.size() + "]";
+        return "OutboundQueue[pending=" + pending + ", ranges=" + ranges.size() + "]";
     }
 }

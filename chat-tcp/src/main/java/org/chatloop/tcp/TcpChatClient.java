@@ -169,7 +169,7 @@ public final class TcpChatClient implements AutoCloseable {
     private final class Handler implements IoHandler, LineDecoder.Sink {
         private final Listener listener;
         private final LineDecoder decoder = new LineDecoder(MAX_RECEIVED_LINE);
-        private final BufferPool pool = new BufferPool(8 * 1024, 16);
+        private final SlabPool pool = new SlabPool(64 * 1024, 4);
         private final OutboundQueue out = new OutboundQueue(pool);
         private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
         private final ByteBuffer[] scratch = new ByteBuffer[32];

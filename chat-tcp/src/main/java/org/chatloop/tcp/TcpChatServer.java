@@ -60,7 +60,7 @@ public final class TcpChatServer implements AutoCloseable {
     private final ChatHub hub;
     private final TcpServerOptions options;
     private final boolean ownsLoop;
-    private final BufferPool pool = new BufferPool(32 * 1024, 1024);
+    private final SlabPool pool = new SlabPool(256 * 1024, 64);
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
     private final ByteBuffer[] gatherScratch = new ByteBuffer[32];
     private final Frame lineTooLong;
@@ -224,7 +224,7 @@ public final class TcpChatServer implements AutoCloseable {
         return loop;
     }
 
-    BufferPool pool() {
+    SlabPool pool() {
         return pool;
     }
 

@@ -7,6 +7,8 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.chatloop.core.Frame;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +62,7 @@ class OutboundQueueTest {
 
     @Test
     void shouldWriteFramesInOrderAcrossBufferBoundariesAndPartialWrites() throws Exception {
-        BufferPool pool = new BufferPool(16, 8);
+        SlabPool pool = new SlabPool(64, 8);
         OutboundQueue q = new OutboundQueue(pool);
         StringBuilder expected = new StringBuilder();
         for (int i = 0; i < 50; i++) {
@@ -76,12 +78,13 @@ class OutboundQueueTest {
         }
         assertEquals(expected.toString(), ch.got.toString(StandardCharsets.UTF_8));
         assertEquals(0, q.pendingBytes());
-        assertTrue(pool.idleCount() > 0, "drained buffers go back to the pool");
+        assertTrue(pool.idleCount() > 0, "drained slabs go back to the pool");
+        assertTrue(pool.allocatedCount() <= 8 + 1, "slabs are reused: " + pool);
     }
 
     @Test
     void shouldKeepAppendingWhileEarlierOutputIsHalfWritten() throws Exception {
-        OutboundQueue q = new OutboundQueue(new BufferPool(32, 8));
+        OutboundQueue q = new OutboundQueue(new SlabPool(32, 8));
         SlowChannel ch = new SlowChannel(5);
         ByteBuffer[] scratch = new ByteBuffer[8];
         StringBuilder expected = new StringBuilder();
@@ -99,7 +102,7 @@ class OutboundQueueTest {
 
     @Test
     void shouldGatherManyFramesIntoOneWrite() throws Exception {
-        OutboundQueue q = new OutboundQueue(new BufferPool(8192, 8));
+        OutboundQueue q = new OutboundQueue(new SlabPool(8192, 8));
         for (int i = 0; i < 100; i++) {
             q.append(Frame.line("message number " + i));
         }
@@ -111,27 +114,89 @@ class OutboundQueueTest {
 
     @Test
     void shouldStopGatheringAtTheByteBudget() throws Exception {
-        OutboundQueue q = new OutboundQueue(new BufferPool(1024, 8));
+        OutboundQueue q = new OutboundQueue(new SlabPool(1024, 8));
         byte[] kb = new byte[1024];
         for (int i = 0; i < 10; i++) {
-            q.append(kb, 0, kb.length);
+            q.append(kb, 0, kb.length); // one slab each: ten ranges
         }
         SlowChannel ch = new SlowChannel(Integer.MAX_VALUE);
         long written = q.writeTo(ch, new ByteBuffer[32], 3000);
-        assertEquals(3 * 1024, written, "gathers whole buffers until the budget is reached");
+        assertEquals(3 * 1024, written, "gathers whole ranges until the budget is reached");
         assertEquals(7 * 1024, q.pendingBytes());
     }
 
     @Test
-    void shouldReturnEveryBufferOnClear() {
-        BufferPool pool = new BufferPool(16, 100);
+    void shouldPlaceABroadcastFrameOnceForEveryRecipient() throws Exception {
+        SlabPool pool = new SlabPool(64 * 1024, 4);
+        List<OutboundQueue> members = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            members.add(new OutboundQueue(pool));
+        }
+        StringBuilder expected = new StringBuilder();
+        for (int m = 0; m < 20; m++) {
+            Frame f = Frame.line("<alice> message " + m);
+            expected.append(f.text()).append('\n');
+            for (OutboundQueue q : members) {
+                q.append(f);
+            }
+        }
+        assertEquals(1, pool.allocatedCount(), "20 frames for 1000 members fit one slab: " + pool);
+        for (OutboundQueue q : members) {
+            assertEquals(expected.length(), q.pendingBytes());
+            SlowChannel ch = new SlowChannel(Integer.MAX_VALUE);
+            q.writeTo(ch, new ByteBuffer[4], Long.MAX_VALUE);
+            assertEquals(1, ch.calls, "consecutive frames form one range: one write");
+            assertEquals(expected.toString(), ch.got.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void shouldKeepOrderWhenPrivateFramesInterleaveWithBroadcasts() throws Exception {
+        SlabPool pool = new SlabPool(128, 4);
+        OutboundQueue a = new OutboundQueue(pool);
+        OutboundQueue b = new OutboundQueue(pool);
+        StringBuilder forA = new StringBuilder();
+        StringBuilder forB = new StringBuilder();
+        for (int i = 0; i < 200; i++) {
+            Frame room = Frame.line("room " + i);
+            a.append(room);
+            b.append(room);
+            forA.append("room ").append(i).append('\n');
+            forB.append("room ").append(i).append('\n');
+            if (i % 3 == 0) {
+                Frame only = Frame.line("only a " + i);
+                a.append(only);
+                forA.append("only a ").append(i).append('\n');
+            }
+            if (i % 7 == 0) {
+                SlowChannel ch = new SlowChannel(50);
+                a.writeTo(ch, new ByteBuffer[4], Long.MAX_VALUE);
+                forA.delete(0, ch.got.size());
+                assertTrue(ch.got.size() > 0);
+            }
+        }
+        drainAndCheck(a, forA.toString());
+        drainAndCheck(b, forB.toString());
+        assertTrue(pool.allocatedCount() <= 4 + 1, "slabs recycled once drained: " + pool);
+    }
+
+    private static void drainAndCheck(OutboundQueue q, String expected) throws Exception {
+        SlowChannel ch = new SlowChannel(Integer.MAX_VALUE);
+        while (!q.isEmpty()) {
+            q.writeTo(ch, new ByteBuffer[4], Long.MAX_VALUE);
+        }
+        assertEquals(expected, ch.got.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void shouldReleaseEverySlabOnClear() {
+        SlabPool pool = new SlabPool(16, 100);
         OutboundQueue q = new OutboundQueue(pool);
         for (int i = 0; i < 10; i++) {
             q.append(Frame.line("0123456789abcdef"));
         }
-        int held = pool.idleCount();
         q.clear();
         assertEquals(0, q.pendingBytes());
-        assertTrue(pool.idleCount() > held);
+        assertEquals(0, pool.allocatedCount() - pool.idleCount(), "no slab in use: " + pool);
     }
 }

@@ -1,0 +1,147 @@
+package org.chatloop.tcp;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import org.chatloop.core.Frame;
+
+/**
+ * Where pending output lives: large direct buffers ("slabs") that each frame is copied into
+ * <em>once</em>, however many connections it goes to. A connection's {@link OutboundQueue} only
+ * holds read-only ranges of slabs, so a broadcast to N members costs one copy of the frame, not N,
+ * and members of a room, who receive the same frames in the same order, usually hold one range of
+ * the same slab and each write it with one syscall. This is what a bare selector loop that writes
+ * one shared buffer to every socket does, with the chat semantics kept.
+ *
+ * <p>A slab is reference-counted by the ranges that point into it and returns to the pool when the
+ * last range is written and it is no longer the slab being filled. Frames longer than a slab get a
+ * slab of their own.
+ *
+ * <p>Not thread safe: one pool per loop thread.
+ */
+final class SlabPool {
+
+    /** A direct buffer frames are appended to, and the number of ranges that point into it. */
+    static final class Slab {
+        final ByteBuffer buffer;
+        int end;
+        int refs;
+
+        Slab(int size) {
+            buffer = ByteBuffer.allocateDirect(size);
+        }
+    }
+
+    private final int slabSize;
+    private final int maxIdle;
+    private final ArrayDeque<Slab> idle = new ArrayDeque<>();
+    private Slab current;
+    private Frame lastFrame;
+    private Slab placedSlab;
+    private int placedStart;
+    private int placedEnd;
+    private int allocated;
+
+    SlabPool(int slabSize, int maxIdle) {
+        this.slabSize = slabSize;
+        this.maxIdle = maxIdle;
+    }
+
+    /**
+     * Puts the frame's bytes in a slab, unless it is the frame placed last (a broadcast places its
+     * frame once for all recipients). The range is then in {@link #placedSlab()},
+     * {@link #placedStart()} and {@link #placedEnd()}.
+     */
+    void place(Frame frame) {
+        if (frame == lastFrame) {
+            return;
+        }
+        int len = frame.length();
+        Slab s = slabFor(len);
+        frame.copyTo(0, s.buffer, s.end, len);
+        placed(s, len);
+        lastFrame = frame;
+    }
+
+    /** Puts bytes in a slab (no reuse across calls). */
+    void place(byte[] src, int off, int len) {
+        Slab s = slabFor(len);
+        s.buffer.put(s.end, src, off, len);
+        placed(s, len);
+        lastFrame = null;
+    }
+
+    private void placed(Slab s, int len) {
+        placedSlab = s;
+        placedStart = s.end;
+        s.end += len;
+        placedEnd = s.end;
+    }
+
+    private Slab slabFor(int len) {
+        if (len > slabSize) {
+            allocated++;
+            return new Slab(len); // one-off, never pooled
+        }
+        if (current == null || current.end + len > slabSize) {
+            Slab old = current;
+            current = idle.isEmpty() ? newSlab() : idle.pollLast();
+            current.end = 0;
+            if (old != null && old.refs == 0) {
+                recycle(old);
+            }
+        }
+        return current;
+    }
+
+    private Slab newSlab() {
+        allocated++;
+        return new Slab(slabSize);
+    }
+
+    Slab placedSlab() {
+        return placedSlab;
+    }
+
+    int placedStart() {
+        return placedStart;
+    }
+
+    int placedEnd() {
+        return placedEnd;
+    }
+
+    /** A range into the slab was dropped; recycles the slab once nothing points into it. */
+    void unref(Slab s) {
+        if (--s.refs == 0 && s != current) {
+            recycle(s);
+        }
+    }
+
+    private void recycle(Slab s) {
+        if (s == placedSlab) {
+            lastFrame = null; // its bytes are about to be overwritten
+            placedSlab = null;
+        }
+        if (s.buffer.capacity() == slabSize && idle.size() < maxIdle) {
+            s.end = 0;
+            idle.addLast(s);
+        } else {
+            allocated--;
+        }
+    }
+
+    int idleCount() {
+        return idle.size();
+    }
+
+    /** @return slabs alive (in use or idle) */
+    int allocatedCount() {
+        return allocated;
+    }
+
+    @Override
+    public String toString() {
+        return "SlabPool[size=" + slabSize + ", allocated=" + allocated + ", idle=" + idle.size()
+                + "]";
+    }
+}
