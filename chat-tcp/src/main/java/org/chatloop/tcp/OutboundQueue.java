@@ -3,7 +3,6 @@ package org.chatloop.tcp;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import org.chatloop.core.Frame;
 
@@ -13,42 +12,44 @@ import org.chatloop.core.Frame;
  * right after the previous range in the same slab (the usual case for a room's messages) only
  * extends that range: no copy and no object per message for this connection.
  *
- * <p>Each range is a duplicate of its slab's buffer whose position is the next byte to write and
- * whose limit is the end of the range. The last drained range is kept and reused for the next range
- * in the same slab, so steady-state fan-out allocates nothing per recipient; an empty queue holds
- * no slab.
+ * <p>Ranges are three entries in ring arrays (slab, start, end), about 16 bytes each; buffer
+ * views are borrowed from the slab only for the duration of a write. An idle connection holds no
+ * arrays at all.
  *
  * <p>Not thread safe: owned by the connection's loop thread.
  */
 final class OutboundQueue {
+    /**
+     * What one range costs on the heap, counted as pending bytes so that the bound on a
+     * connection's pending output also bounds the memory behind it: a client that is sent many
+     * small frames that do not lie side by side in a slab (for example join notices interleaved
+     * with welcomes during a connection storm) is charged for each.
+     */
+    static final int RANGE_OVERHEAD = 16;
 
-    /** A range of a slab. */
-    private static final class Range {
-        final SlabPool.Slab slab;
-        final ByteBuffer view;
-
-        Range(SlabPool.Slab slab) {
-            this.slab = slab;
-            this.view = slab.buffer.duplicate();
-        }
-    }
+    private static final SlabPool.Slab[] NO_SLABS = new SlabPool.Slab[0];
+    private static final int[] NO_INTS = new int[0];
+    private static final int SHRINK_ABOVE = 64;
 
     private final SlabPool pool;
-    private final ArrayDeque<Range> ranges = new ArrayDeque<>();
-    private Range spare;
+    private SlabPool.Slab[] slabs = NO_SLABS;
+    private int[] starts = NO_INTS;
+    private int[] ends = NO_INTS;
+    private int head;
+    private int count;
     private long pending;
 
     OutboundQueue(SlabPool pool) {
         this.pool = pool;
     }
 
-    /** @return bytes appended and not yet written */
+    /** @return bytes appended and not yet written, plus {@link #RANGE_OVERHEAD} per range */
     long pendingBytes() {
         return pending;
     }
 
     boolean isEmpty() {
-        return pending == 0;
+        return count == 0;
     }
 
     /** Appends the frame (placed in a slab once per frame, shared by every recipient). */
@@ -69,19 +70,41 @@ final class OutboundQueue {
         SlabPool.Slab slab = pool.placedSlab();
         int start = pool.placedStart();
         int end = pool.placedEnd();
-        Range tail = ranges.peekLast();
-        if (tail != null && tail.slab == slab && tail.view.limit() == start) {
-            tail.view.limit(end);
-        } else {
-            Range r = spare != null && spare.slab == slab ? spare : new Range(slab);
-            if (r == spare) {
-                spare = null;
-            }
-            r.view.limit(end).position(start);
-            slab.refs++;
-            ranges.addLast(r);
-        }
         pending += end - start;
+        if (count > 0) {
+            int last = (head + count - 1) & (slabs.length - 1);
+            if (slabs[last] == slab && ends[last] == start) {
+                ends[last] = end;
+                return;
+            }
+        }
+        if (count == slabs.length) {
+            grow();
+        }
+        int at = (head + count) & (slabs.length - 1);
+        slabs[at] = slab;
+        starts[at] = start;
+        ends[at] = end;
+        count++;
+        slab.refs++;
+        pending += RANGE_OVERHEAD;
+    }
+
+    private void grow() {
+        int capacity = Math.max(4, slabs.length * 2);
+        SlabPool.Slab[] s = new SlabPool.Slab[capacity];
+        int[] st = new int[capacity];
+        int[] en = new int[capacity];
+        for (int i = 0; i < count; i++) {
+            int from = (head + i) & (slabs.length - 1);
+            s[i] = slabs[from];
+            st[i] = starts[from];
+            en[i] = ends[from];
+        }
+        slabs = s;
+        starts = st;
+        ends = en;
+        head = 0;
     }
 
     /**
@@ -93,51 +116,75 @@ final class OutboundQueue {
      */
     long writeTo(GatheringByteChannel channel, ByteBuffer[] scratch, long maxBytes)
             throws IOException {
-        Range head = ranges.peekFirst();
-        if (head == null) {
+        if (count == 0) {
             return 0;
         }
+        int mask = slabs.length - 1;
         long written;
-        if (ranges.size() == 1 || head.view.remaining() >= maxBytes) {
-            written = channel.write(head.view);
-        } else {
-            int n = 0;
-            long bytes = 0;
-            for (Range r : ranges) {
-                if (n == scratch.length || bytes >= maxBytes) {
-                    break;
+        int used = 0;
+        try {
+            if (count == 1 || ends[head] - starts[head] >= maxBytes) {
+                used = 1;
+                written = channel.write(slabs[head].view(starts[head], ends[head]));
+            } else {
+                long bytes = 0;
+                while (used < count && used < scratch.length && bytes < maxBytes) {
+                    int i = (head + used) & mask;
+                    scratch[used++] = slabs[i].view(starts[i], ends[i]);
+                    bytes += ends[i] - starts[i];
                 }
-                scratch[n++] = r.view;
-                bytes += r.view.remaining();
+                written = channel.write(scratch, 0, used);
             }
-            written = channel.write(scratch, 0, n);
-            Arrays.fill(scratch, 0, n, null);
+        } finally {
+            for (int k = 0; k < used; k++) {
+                slabs[(head + k) & mask].resetViews();
+            }
+            Arrays.fill(scratch, 0, Math.min(used, scratch.length), null);
         }
         pending -= written;
-        while ((head = ranges.peekFirst()) != null && !head.view.hasRemaining()) {
-            ranges.pollFirst();
-            drop(head);
+        long left = written;
+        while (left > 0) {
+            int len = ends[head] - starts[head];
+            if (left < len) {
+                starts[head] += (int) left;
+                break;
+            }
+            left -= len;
+            dropHead();
+        }
+        if (count == 0 && slabs.length > SHRINK_ABOVE) {
+            release();
         }
         return written;
     }
 
-    private void drop(Range r) {
-        pool.unref(r.slab);
-        spare = r;
+    private void dropHead() {
+        pending -= RANGE_OVERHEAD;
+        pool.unref(slabs[head]);
+        slabs[head] = null;
+        head = (head + 1) & (slabs.length - 1);
+        count--;
     }
 
     /** Drops everything pending. */
     void clear() {
-        Range r;
-        while ((r = ranges.pollFirst()) != null) {
-            drop(r);
+        while (count > 0) {
+            pending -= ends[head] - starts[head];
+            dropHead();
         }
-        spare = null;
-        pending = 0;
+        release();
+    }
+
+    /** An idle connection keeps no arrays, however large a burst made them. */
+    private void release() {
+        slabs = NO_SLABS;
+        starts = NO_INTS;
+        ends = NO_INTS;
+        head = 0;
     }
 
     @Override
     public String toString() {
-        return "OutboundQueue[pending=" + pending + ", ranges=" + ranges.size() + "]";
+        return "OutboundQueue[pending=" + pending + ", ranges=" + count + "]";
     }
 }

@@ -25,9 +25,27 @@ final class SlabPool {
         final ByteBuffer buffer;
         int end;
         int refs;
+        /** Views of the buffer for writes; a gathering write may need several of one slab. */
+        private final java.util.ArrayList<ByteBuffer> views = new java.util.ArrayList<>(2);
+        private int viewsInUse;
 
         Slab(int size) {
             buffer = ByteBuffer.allocateDirect(size);
+        }
+
+        /** @return a view of {@code [start, end)}, distinct from the others handed out until reset */
+        ByteBuffer view(int start, int end) {
+            if (viewsInUse == views.size()) {
+                views.add(buffer.duplicate());
+            }
+            ByteBuffer v = views.get(viewsInUse++);
+            v.limit(end).position(start);
+            return v;
+        }
+
+        /** The views handed out are no longer in use. */
+        void resetViews() {
+            viewsInUse = 0;
         }
     }
 

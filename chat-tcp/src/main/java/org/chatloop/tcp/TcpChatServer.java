@@ -53,6 +53,7 @@ public final class TcpChatServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(TcpChatServer.class.getName());
     private static final Frame SERVER_FULL = Frame.error("server full");
     private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
+    private static final int MAX_ACCEPTS_PER_PASS = 256;
     private static final long MIN_ACCEPT_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long MAX_ACCEPT_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -62,7 +63,7 @@ public final class TcpChatServer implements AutoCloseable {
     private final boolean ownsLoop;
     private final SlabPool pool = new SlabPool(256 * 1024, 64);
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
-    private final ByteBuffer[] gatherScratch = new ByteBuffer[32];
+    private final ByteBuffer[] gatherScratch = new ByteBuffer[1024];
     private final Frame lineTooLong;
     private final Set<Connection> connections = new HashSet<>();
     private final List<Connection> dirty = new ArrayList<>();
@@ -75,6 +76,8 @@ public final class TcpChatServer implements AutoCloseable {
     private final SelectionKey acceptKey;
     private volatile int connectionCount;
     private long acceptBackoffNanos;
+    private boolean acceptBackingOff;
+    private boolean acceptPausedForLobby;
     private boolean shuttingDown;
 
     private TcpChatServer(EventLoop loop, ChatHub hub, TcpServerOptions options, boolean ownsLoop)
@@ -318,8 +321,12 @@ public final class TcpChatServer implements AutoCloseable {
         resumeDrainedRooms();
     }
 
-    /** Reads again from paused connections whose rooms are no longer congested. */
+    /** Reads again from paused connections (and accepts) whose rooms are no longer congested. */
     private void resumeDrainedRooms() {
+        if (acceptPausedForLobby && !lobbyIsCongested()) {
+            acceptPausedForLobby = false;
+            updateAcceptInterest();
+        }
         int kept = 0;
         for (int i = 0; i < paused.size(); i++) {
             Connection c = paused.get(i);
@@ -338,7 +345,17 @@ public final class TcpChatServer implements AutoCloseable {
     private final class Acceptor implements IoHandler {
         @Override
         public void onReady(int readyOps) {
-            while (true) {
+            // Accept until nothing is pending, but at most MAX_ACCEPTS_PER_PASS per pass: every
+            // arrival is announced to the lobby, and the announcements must get written (at the
+            // end of the pass) before a storm of arrivals multiplies them further.
+            for (int accepted = 0; accepted < MAX_ACCEPTS_PER_PASS; accepted++) {
+                if (lobbyIsCongested()) {
+                    // Every arrival is announced to the lobby; while a lobby member cannot take
+                    // more, new connections wait in the listen backlog instead of in memory.
+                    acceptPausedForLobby = true;
+                    updateAcceptInterest();
+                    return;
+                }
                 SocketChannel ch;
                 try {
                     ch = listener.accept();
@@ -369,12 +386,28 @@ public final class TcpChatServer implements AutoCloseable {
                 : Math.min(MAX_ACCEPT_BACKOFF_NANOS, acceptBackoffNanos * 2);
         LOG.log(Level.WARNING, "accept failed ({0}); pausing accepts for {1} ms", e.getMessage(),
                 TimeUnit.NANOSECONDS.toMillis(acceptBackoffNanos));
-        acceptKey.interestOps(0);
+        acceptBackingOff = true;
+        updateAcceptInterest();
         loop.schedule(acceptBackoffNanos, TimeUnit.NANOSECONDS, () -> {
-            if (acceptKey.isValid()) {
-                acceptKey.interestOps(SelectionKey.OP_ACCEPT);
-            }
+            acceptBackingOff = false;
+            updateAcceptInterest();
         });
+    }
+
+    private void updateAcceptInterest() {
+        if (acceptKey.isValid()) {
+            acceptKey.interestOps(acceptBackingOff || acceptPausedForLobby ? 0
+                    : SelectionKey.OP_ACCEPT);
+        }
+    }
+
+    private boolean lobbyIsCongested() {
+        for (int i = 0; i < congested.size(); i++) {
+            if (ChatHub.LOBBY.equals(congested.get(i).client().roomName())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void accepted(SocketChannel ch) {
@@ -468,5 +501,25 @@ public final class TcpChatServer implements AutoCloseable {
     public String toString() {
         return "TcpChatServer[" + localAddress + ", connections=" + connectionCount
                 + (shuttingDown ? ", shutting down" : "") + "]";
+    }
+
+    /** @return loop-thread state for diagnostics (call on the loop thread) */
+    String describe() {
+        long pending = 0;
+        int withOutput = 0;
+        int writeWaiting = 0;
+        for (Connection c : connections) {
+            pending += c.pendingBytes();
+            if (c.pendingBytes() > 0) {
+                withOutput++;
+            }
+            if (c.toString().contains("OP_WRITE")) {
+                writeWaiting++;
+            }
+        }
+        return toString() + " pending=" + pending + " withOutput=" + withOutput
+                + " opWrite=" + writeWaiting + " congested=" + congested.size() + " paused="
+                + paused.size() + " dirty=" + dirty.size() + " acceptPaused=" + acceptPausedForLobby
+                + " pool=" + pool;
     }
 }

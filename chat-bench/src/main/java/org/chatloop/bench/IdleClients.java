@@ -1,0 +1,148 @@
+package org.chatloop.bench;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A child process for {@link IdleMemoryProbe}: opens {@code N} connections to 127.0.0.1:PORT
+ * (paced, reading all the while, as interactive clients would), then sends one line {@code $sync}
+ * and waits until every connection has received it: the server has then accepted every connection
+ * and delivered everything it had queued before. Prints {@code ready OPEN} (connections still open)
+ * and holds the connections, reading and discarding, until its stdin closes. It runs in its own
+ * process so that the server's process holds only the server's descriptors.
+ */
+public final class IdleClients {
+    private static final long TIMEOUT_NANOS = 120_000_000_000L;
+
+    private final Selector selector;
+    private final ByteBuffer sink = ByteBuffer.allocate(64 * 1024);
+    private final List<SocketChannel> channels = new ArrayList<>();
+    private int connected;
+    private int synced;
+
+    private IdleClients() throws IOException {
+        selector = Selector.open();
+    }
+
+    /** One connection's progress. */
+    private static final class State {
+        boolean synced;
+    }
+
+    /** @param args PORT N */
+    public static void main(String[] args) throws IOException {
+        int port = Integer.parseInt(args[0]);
+        int n = Integer.parseInt(args[1]);
+        IdleClients clients = new IdleClients();
+        clients.run(new InetSocketAddress("127.0.0.1", port), n);
+    }
+
+    private void run(InetSocketAddress address, int n) throws IOException {
+        long deadline = System.nanoTime() + TIMEOUT_NANOS;
+        for (int i = 0; i < n; i++) {
+            SocketChannel ch = SocketChannel.open();
+            ch.configureBlocking(false);
+            ch.register(selector, ch.connect(address) ? SelectionKey.OP_READ
+                    : SelectionKey.OP_CONNECT, new State());
+            if (ch.isConnected()) {
+                connected++;
+            }
+            channels.add(ch);
+            poll(0);
+            if (i % 100 == 99) {
+                while (poll(20) > 0) {
+                    // let the arrivals' announcements drain before the next hundred
+                }
+            }
+        }
+        while (connected < n) {
+            poll(100);
+            check(deadline, "connect");
+        }
+        ByteBuffer sync = ByteBuffer.wrap("$sync\n".getBytes(StandardCharsets.US_ASCII));
+        while (sync.hasRemaining()) {
+            channels.get(0).write(sync);
+        }
+        while (synced < n) {
+            poll(100);
+            check(deadline, "sync (" + synced + " of " + n + ")");
+        }
+        int open = 0;
+        for (SocketChannel ch : channels) {
+            open += ch.isOpen() ? 1 : 0;
+        }
+        System.out.println("ready " + open);
+        System.out.flush();
+        Thread waiter = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // hold until the parent closes our stdin
+                }
+            } catch (IOException ignored) {
+                // parent gone
+            }
+        });
+        waiter.start();
+        while (waiter.isAlive()) {
+            poll(100);
+        }
+        for (SocketChannel ch : channels) {
+            ch.close();
+        }
+    }
+
+    private void check(long deadline, String what) throws IOException {
+        if (System.nanoTime() - deadline > 0) {
+            throw new IOException("timed out waiting for " + what);
+        }
+    }
+
+    /** @return bytes read */
+    private long poll(long timeoutMillis) throws IOException {
+        long[] read = new long[1];
+        java.util.function.Consumer<SelectionKey> handler = key -> {
+            SocketChannel ch = (SocketChannel) key.channel();
+            State state = (State) key.attachment();
+            try {
+                if (key.isConnectable()) {
+                    ch.finishConnect();
+                    key.interestOps(SelectionKey.OP_READ);
+                    connected++;
+                    return;
+                }
+                sink.clear();
+                int r = ch.read(sink);
+                if (r < 0) {
+                    key.cancel();
+                    ch.close(); // closed by the server: not counted as open
+                    return;
+                }
+                read[0] += r;
+                if (!state.synced) {
+                    for (int i = 0; i < r; i++) {
+                        if (sink.get(i) == '$') {
+                            state.synced = true;
+                            synced++;
+                            break;
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                key.cancel();
+            }
+        };
+        if (timeoutMillis == 0) {
+            selector.selectNow(handler);
+        } else {
+            selector.select(handler, timeoutMillis);
+        }
+        return read[0];
+    }
+}

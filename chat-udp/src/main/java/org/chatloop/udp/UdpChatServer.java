@@ -1,0 +1,497 @@
+package org.chatloop.udp;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.PortUnreachableException;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.UnresolvedAddressException;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.chatloop.core.ChatHub;
+import org.chatloop.core.Frame;
+import org.chatloop.core.LeaveReason;
+import org.chatloop.loop.EventLoop;
+import org.chatloop.loop.IoHandler;
+import org.chatloop.loop.LoopTimer;
+
+/**
+ * A UDP chat server: one non-blocking {@link DatagramChannel} on an {@link EventLoop}, serving the
+ * rooms, names and commands of a {@link ChatHub} with the same wire text as the TCP server.
+ *
+ * <p><b>Protocol.</b> One datagram is one message (a trailing {@code "\n"} or {@code "\r\n"} is
+ * optional and stripped); every reply or broadcast is one line per datagram. {@code #ping#} is a
+ * heartbeat: it registers its sender (in the lobby, with a {@code * welcome} datagram) or refreshes
+ * it, and is never broadcast. Any other datagram from an unknown address registers the sender
+ * first and is then handled, so {@code nc -u} works without pinging. A client not heard from for
+ * the {@linkplain UdpServerOptions#heartbeatTimeout() heartbeat timeout} is removed and its room
+ * told {@code * NAME left (timed out)}; {@code /quit} removes it at once. Past
+ * {@linkplain UdpServerOptions#maxClients() the client limit} new senders get {@code ! server full};
+ * a datagram over {@linkplain UdpServerOptions#maxMessageBytes() the size limit} gets
+ * {@code ! message too long (max N bytes)}. Datagrams go only to addresses datagrams came from.
+ *
+ * <p><b>Threading.</b> One loop thread owns everything: the channel, the peer table, the hub and
+ * its rooms. {@link #start} creates that thread; {@link #attach} runs on a loop you drive (for
+ * example shared with a TCP server, so both share rooms on one thread). Other threads never touch
+ * the server's state: {@link #stop()} hands the work to the loop ({@code execute}, which wakes the
+ * selector) and waits for it; {@link #localAddress()}, {@link #port()} and
+ * {@link #droppedDatagrams()} are safe from any thread.
+ *
+ * <p><b>Errors are scoped.</b> A datagram that cannot be handled or sent is logged through
+ * {@link System.Logger} (and, if never sent, counted in {@link #droppedDatagrams()}); the loop
+ * goes on.
+ */
+public final class UdpChatServer implements AutoCloseable {
+    /** Most datagrams read per ready event, so a flood cannot starve timers and other channels. */
+    static final int MAX_READS_PER_PASS = 256;
+    /** Bytes the send queue may hold, payload and per-entry overhead (see {@link SendQueue}). */
+    static final long MAX_QUEUED_BYTES = 64L << 20;
+    /** Longest wait in {@link #stop()} for the loop, and at shutdown for queued datagrams. */
+    static final long STOP_TIMEOUT_MILLIS = 5_000;
+    static final long SHUTDOWN_FLUSH_MILLIS = 500;
+    /** Socket buffers asked for; the kernel may grant less. */
+    static final int SOCKET_BUFFER_BYTES = 1 << 20;
+
+    private static final Logger LOG = System.getLogger(UdpChatServer.class.getName());
+    private static final Frame SERVER_FULL = Frame.error("server full");
+    private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
+
+    private final EventLoop loop;
+    private final ChatHub hub;
+    private final UdpServerOptions options;
+    private final boolean ownsLoop;
+    private final DatagramChannel channel;
+    private final InetSocketAddress localAddress;
+    private final SelectionKey key;
+    private final DatagramSender sender;
+    private final PeerTable peers = new PeerTable();
+    private final Peer.Owner peerOwner = new PeerOwner();
+    private final Frame tooLong;
+    private final ByteBuffer in;
+    private final byte[] inBytes;
+    private final long timeoutNanos;
+    private final LoopTimer expiryTimer;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile int registered;
+    private volatile boolean closed;
+
+    private UdpChatServer(EventLoop loop, ChatHub hub, UdpServerOptions options, boolean ownsLoop,
+                          DatagramChannel channel, UnaryOperator<DatagramSender.Wire> wires)
+            throws IOException {
+        this.loop = loop;
+        this.hub = hub;
+        this.options = options;
+        this.ownsLoop = ownsLoop;
+        this.channel = channel;
+        this.localAddress = (InetSocketAddress) channel.getLocalAddress();
+        this.tooLong = Frame.error("message too long (max " + options.maxMessageBytes() + " bytes)");
+        // One byte more than the limit: a datagram that fills it was truncated, so too long.
+        this.in = ByteBuffer.allocateDirect(options.maxMessageBytes() + 1);
+        this.inBytes = new byte[options.maxMessageBytes()];
+        this.timeoutNanos = options.heartbeatTimeout().toNanos();
+        this.key = loop.register(channel, SelectionKey.OP_READ, new Endpoint());
+        this.sender = new DatagramSender(wires.apply(new ChannelWire()),
+                options.maxQueuedDatagrams(), MAX_QUEUED_BYTES);
+        this.expiryTimer = loop.scheduleRepeating(expiryPeriodNanos(timeoutNanos),
+                TimeUnit.NANOSECONDS, this::expire);
+        loop.onClose(this::shutdown);
+    }
+
+    /** Expiry runs at least once a second, and twice per timeout for short timeouts. */
+    static long expiryPeriodNanos(long timeoutNanos) {
+        long second = TimeUnit.SECONDS.toNanos(1);
+        long floor = TimeUnit.MILLISECONDS.toNanos(10);
+        return Math.max(floor, Math.min(second, timeoutNanos / 2));
+    }
+
+    /**
+     * Binds a server on a new loop thread with a new hub of its own.
+     *
+     * @param options where to bind, and limits
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static UdpChatServer start(UdpServerOptions options) throws IOException {
+        return start(options, UnaryOperator.identity());
+    }
+
+    static UdpChatServer start(UdpServerOptions options, UnaryOperator<DatagramSender.Wire> wires)
+            throws IOException {
+        EventLoop loop = new EventLoop();
+        UdpChatServer server;
+        try {
+            server = bind(loop, new ChatHub(), options, true, wires);
+        } catch (IOException | RuntimeException e) {
+            loop.close();
+            throw e;
+        }
+        loop.start("chat-udp-" + server.port());
+        return server;
+    }
+
+    /**
+     * Binds a server on an existing loop and hub, so that it shares rooms (and the thread) with
+     * whatever else runs there. Call it on the loop's thread, or before the loop is started.
+     * {@link #stop()} then closes only this server's channel and clients; the loop goes on.
+     *
+     * @param loop the loop to run on
+     * @param hub the hub to feed, owned by the same loop
+     * @param options where to bind, and limits
+     * @return the server, serving as soon as the loop runs
+     * @throws IOException if the address cannot be bound
+     * @throws IllegalStateException if called off the loop's thread, or the loop is stopping
+     */
+    public static UdpChatServer attach(EventLoop loop, ChatHub hub, UdpServerOptions options)
+            throws IOException {
+        return bind(loop, hub, options, false, UnaryOperator.identity());
+    }
+
+    static UdpChatServer bind(EventLoop loop, ChatHub hub, UdpServerOptions options,
+                              boolean ownsLoop, UnaryOperator<DatagramSender.Wire> wires)
+            throws IOException {
+        Objects.requireNonNull(loop, "loop");
+        Objects.requireNonNull(hub, "hub");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(wires, "wires");
+        if (!loop.inLoopThread()) {
+            throw new IllegalStateException("attach on the loop's thread or before it starts");
+        }
+        if (loop.isStopping()) {
+            throw new IllegalStateException("the loop is stopping");
+        }
+        InetSocketAddress address = new InetSocketAddress(options.host(), options.port());
+        if (address.isUnresolved()) {
+            throw new IOException("cannot resolve host " + options.host());
+        }
+        DatagramChannel channel = DatagramChannel.open();
+        try {
+            channel.configureBlocking(false);
+            channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+            channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
+            channel.bind(address);
+            UdpChatServer server = new UdpChatServer(loop, hub, options, ownsLoop, channel, wires);
+            LOG.log(Level.DEBUG, "listening on {0} (udp)", server.localAddress);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            try {
+                channel.close();
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            if (e instanceof UnresolvedAddressException) {
+                throw new IOException("cannot resolve host " + options.host(), e);
+            }
+            throw e;
+        }
+    }
+
+    /** @return the bound address; safe from any thread */
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    /** @return the bound port; safe from any thread */
+    public int port() {
+        return localAddress.getPort();
+    }
+
+    /**
+     * @return datagrams the server gave up on since it started: the send queue was full, or a
+     *         send failed; safe from any thread
+     */
+    public long droppedDatagrams() {
+        return sender.dropped();
+    }
+
+    /**
+     * Tells every client of this server {@code * server shutting down}, forgets them (the hub
+     * tells nobody) and closes the channel; a server from {@link #start} also stops its loop.
+     * Safe from any thread: off the loop thread it hands the work to the loop and waits for it,
+     * at most a few seconds. Idempotent.
+     */
+    public void stop() {
+        if (loop.inLoopThread()) {
+            shutdown();
+            if (ownsLoop) {
+                loop.stop();
+            }
+            return;
+        }
+        if (ownsLoop) {
+            loop.stop(); // the loop's close hook runs shutdown()
+            await(() -> loop.awaitTermination(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS));
+        } else {
+            loop.execute(this::shutdown);
+            await(() -> stopped.await(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS));
+        }
+    }
+
+    /** Same as {@link #stop()}. */
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private interface Wait {
+        boolean await() throws InterruptedException;
+    }
+
+    private void await(Wait wait) {
+        try {
+            if (!wait.await()) {
+                LOG.log(Level.WARNING, "{0} did not stop within {1} ms", this, STOP_TIMEOUT_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Waits until the server has stopped (for the command line).
+     *
+     * @return whether it stopped within the timeout
+     */
+    boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
+        return ownsLoop ? loop.awaitTermination(timeout, unit) : stopped.await(timeout, unit);
+    }
+
+    /** @return registered clients; safe from any thread (a snapshot) */
+    int clientCount() {
+        return registered;
+    }
+
+    /** @return the sender; loop thread only */
+    DatagramSender sender() {
+        return sender;
+    }
+
+    /** @return the channel's selection key; loop thread only */
+    SelectionKey key() {
+        return key;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    private void onReadable() {
+        for (int n = 0; n < MAX_READS_PER_PASS && !closed; n++) {
+            in.clear();
+            SocketAddress from;
+            try {
+                from = channel.receive(in);
+            } catch (PortUnreachableException e) {
+                continue; // an ICMP error for an earlier send: nothing to read
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "receive failed on " + localAddress, e);
+                return;
+            }
+            if (from == null) {
+                return;
+            }
+            if (isOwnAddress((InetSocketAddress) from)) {
+                continue;
+            }
+            in.flip();
+            try {
+                onDatagram((InetSocketAddress) from);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "datagram from " + from + " failed", e);
+            }
+        }
+    }
+
+    /**
+     * A datagram "from" this very socket can only be spoofed, and answering it would make the
+     * server talk to itself for ever: such datagrams are ignored.
+     */
+    boolean isOwnAddress(InetSocketAddress from) {
+        if (from.getPort() != localAddress.getPort()) {
+            return false;
+        }
+        InetAddress source = from.getAddress();
+        InetAddress bound = localAddress.getAddress();
+        if (source.equals(bound)) {
+            return true;
+        }
+        if (!bound.isAnyLocalAddress()) {
+            return false;
+        }
+        if (source.isLoopbackAddress() || source.isAnyLocalAddress()) {
+            return true;
+        }
+        try {
+            return NetworkInterface.getByInetAddress(source) != null;
+        } catch (SocketException e) {
+            return true;
+        }
+    }
+
+    private void onDatagram(InetSocketAddress from) {
+        int size = in.remaining();
+        boolean truncated = size > options.maxMessageBytes();
+        int len = 0;
+        if (!truncated) {
+            in.get(inBytes, 0, size);
+            len = Datagrams.stripTerminator(inBytes, size);
+        }
+        long now = loop.nanoTime();
+        Peer peer = peers.heardFrom(from, now);
+        if (peer == null) {
+            if (peers.size() >= options.maxClients()) {
+                sender.send(SERVER_FULL, from);
+                return;
+            }
+            peer = register(from, now);
+        }
+        if (truncated) {
+            peer.send(tooLong);
+        } else if (!Datagrams.isPing(inBytes, len)) {
+            hub.onLine(peer.client(), inBytes, 0, len);
+        }
+    }
+
+    private Peer register(InetSocketAddress from, long now) {
+        Peer peer = new Peer(from, peerOwner, now);
+        peers.add(peer, now);
+        registered = peers.size();
+        try {
+            peer.client(hub.connect(Datagrams.addressText(from), peer));
+        } catch (RuntimeException e) {
+            peers.remove(peer);
+            registered = peers.size();
+            peer.markGone();
+            throw e;
+        }
+        return peer;
+    }
+
+    private void expire() {
+        if (closed) {
+            return;
+        }
+        List<Peer> expired = peers.expire(loop.nanoTime(), timeoutNanos);
+        if (expired.isEmpty()) {
+            return;
+        }
+        registered = peers.size();
+        for (Peer p : expired) {
+            disconnect(p, LeaveReason.TIMED_OUT);
+        }
+    }
+
+    /** Tells the hub a peer is gone; one peer's failure does not keep the others registered. */
+    private void disconnect(Peer p, LeaveReason reason) {
+        p.markGone();
+        try {
+            hub.disconnect(p.client(), reason);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "disconnecting " + p + " failed", e);
+        }
+    }
+
+    private void shutdown() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            expiryTimer.cancel();
+            List<Peer> all = peers.removeAll();
+            registered = 0;
+            for (Peer p : all) {
+                sender.send(SHUTTING_DOWN, p.address());
+            }
+            for (Peer p : all) {
+                disconnect(p, LeaveReason.SHUTDOWN);
+            }
+            sender.flush(TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_FLUSH_MILLIS));
+        } finally {
+            key.cancel();
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "closing " + localAddress, e);
+            }
+            stopped.countDown();
+            LOG.log(Level.DEBUG, "stopped {0}", this);
+        }
+    }
+
+    /** The channel's key attachment: dispatches readiness, writable first (writing frees memory). */
+    private final class Endpoint implements IoHandler {
+        @Override
+        public void onReady(int readyOps) {
+            if ((readyOps & SelectionKey.OP_WRITE) != 0) {
+                sender.onWritable();
+            }
+            if ((readyOps & SelectionKey.OP_READ) != 0) {
+                onReadable();
+            }
+        }
+
+        @Override
+        public void onFailure(Exception cause) {
+            // Every datagram's errors are caught where they happen; whatever still gets here is a
+            // bug, and the channel serves every client: log it and keep serving.
+            LOG.log(Level.ERROR, "unexpected failure on " + localAddress, cause);
+        }
+
+        @Override
+        public String toString() {
+            return UdpChatServer.this.toString();
+        }
+    }
+
+    private final class ChannelWire implements DatagramSender.Wire {
+        @Override
+        public int send(ByteBuffer datagram, SocketAddress target) throws IOException {
+            return channel.send(datagram, target);
+        }
+
+        @Override
+        public void writeInterest(boolean on) {
+            if (key.isValid()) {
+                key.interestOps(on ? SelectionKey.OP_READ | SelectionKey.OP_WRITE
+                        : SelectionKey.OP_READ);
+            }
+        }
+    }
+
+    private final class PeerOwner implements Peer.Owner {
+        @Override
+        public void send(Frame frame, InetSocketAddress target) {
+            sender.send(frame, target);
+        }
+
+        @Override
+        public void quit(Peer peer) {
+            // The hub has removed the client and queued "* bye": forget the address. A later
+            // datagram from it registers it anew.
+            if (peers.remove(peer)) {
+                registered = peers.size();
+            }
+            peer.markGone();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UdpChatServer[" + Datagrams.addressText(localAddress) + ", clients=" + registered
+                + ", " + sender + (closed ? ", closed" : "") + "]";
+    }
+}

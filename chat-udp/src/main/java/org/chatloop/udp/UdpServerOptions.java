@@ -1,0 +1,127 @@
+package org.chatloop.udp;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link UdpChatServer}. Immutable; start from {@link #defaults()} and change what
+ * you need with the {@code with...} methods.
+ *
+ * @param host the address to bind, {@code 127.0.0.1} by default
+ * @param port the port to bind, 9001 by default; 0 takes a free port
+ * @param maxMessageBytes the largest datagram a client may send, in bytes, the optional trailing
+ *                        newline included (4096 by default, at most 65507); a larger one gets
+ *                        {@code ! message too long (max N bytes)}
+ * @param maxClients source addresses registered at once (10000 by default); a further sender
+ *                   gets {@code ! server full}
+ * @param heartbeatTimeout how long a client may stay silent (no {@code #ping#}, no message) before
+ *                         it is removed as timed out (10 s by default, at least 1 ms)
+ * @param maxQueuedDatagrams datagrams waiting for room in the socket's send buffer (65536 by
+ *                           default); beyond it datagrams are dropped and counted
+ */
+public record UdpServerOptions(String host, int port, int maxMessageBytes, int maxClients,
+                               Duration heartbeatTimeout, int maxQueuedDatagrams) {
+
+    /** The largest UDP payload over IPv4, and so the largest {@code maxMessageBytes}. */
+    public static final int MAX_DATAGRAM_BYTES = 65_507;
+
+    /**
+     * Validates every setting.
+     *
+     * @param host the address to bind
+     * @param port the port to bind, 0..65535
+     * @param maxMessageBytes the largest datagram accepted, 1..65507
+     * @param maxClients registered addresses at most, at least 1
+     * @param heartbeatTimeout silence after which a client is removed, at least 1 ms
+     * @param maxQueuedDatagrams datagrams waiting for the socket at most, at least 1
+     * @throws IllegalArgumentException if a setting is out of range
+     */
+    public UdpServerOptions {
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(heartbeatTimeout, "heartbeatTimeout");
+        if (host.isBlank()) {
+            throw new IllegalArgumentException("host must not be blank");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be in 0..65535: " + port);
+        }
+        if (maxMessageBytes < 1 || maxMessageBytes > MAX_DATAGRAM_BYTES) {
+            throw new IllegalArgumentException(
+                    "maxMessageBytes must be in 1.." + MAX_DATAGRAM_BYTES + ": " + maxMessageBytes);
+        }
+        requirePositive("maxClients", maxClients);
+        requirePositive("maxQueuedDatagrams", maxQueuedDatagrams);
+        if (heartbeatTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException(
+                    "heartbeatTimeout must be at least 1 ms: " + heartbeatTimeout);
+        }
+    }
+
+    private static void requirePositive(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be positive: " + value);
+        }
+    }
+
+    /**
+     * @return the defaults: 127.0.0.1:9001, 4096-byte messages, 10000 clients, 10 s heartbeat
+     *         timeout, 65536 queued datagrams
+     */
+    public static UdpServerOptions defaults() {
+        return new UdpServerOptions("127.0.0.1", 9001, 4096, 10_000, Duration.ofSeconds(10),
+                65_536);
+    }
+
+    /**
+     * @param h the address to bind
+     * @return these options with another host
+     */
+    public UdpServerOptions withHost(String h) {
+        return new UdpServerOptions(h, port, maxMessageBytes, maxClients, heartbeatTimeout,
+                maxQueuedDatagrams);
+    }
+
+    /**
+     * @param p the port, 0 for any free port
+     * @return these options with another port (0 for any free port)
+     */
+    public UdpServerOptions withPort(int p) {
+        return new UdpServerOptions(host, p, maxMessageBytes, maxClients, heartbeatTimeout,
+                maxQueuedDatagrams);
+    }
+
+    /**
+     * @param n the largest datagram accepted
+     * @return these options with another datagram size limit
+     */
+    public UdpServerOptions withMaxMessageBytes(int n) {
+        return new UdpServerOptions(host, port, n, maxClients, heartbeatTimeout,
+                maxQueuedDatagrams);
+    }
+
+    /**
+     * @param n registered addresses at most
+     * @return these options with another limit on registered addresses
+     */
+    public UdpServerOptions withMaxClients(int n) {
+        return new UdpServerOptions(host, port, maxMessageBytes, n, heartbeatTimeout,
+                maxQueuedDatagrams);
+    }
+
+    /**
+     * @param d silence after which a client is removed
+     * @return these options with another heartbeat timeout
+     */
+    public UdpServerOptions withHeartbeatTimeout(Duration d) {
+        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, d,
+                maxQueuedDatagrams);
+    }
+
+    /**
+     * @param n datagrams waiting for the socket at most
+     * @return these options with another bound on the send queue
+     */
+    public UdpServerOptions withMaxQueuedDatagrams(int n) {
+        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout, n);
+    }
+}
