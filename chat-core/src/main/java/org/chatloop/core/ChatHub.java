@@ -95,24 +95,33 @@ public final class ChatHub {
         if (!client.isConnected()) {
             return;
         }
+        if (Utf8Text.firstNonPrintableAscii(buf, off, len) == off + len) {
+            // Printable ASCII (the common case) needs no sanitising: use the bytes as they are.
+            handle(client, buf, off, len, true);
+            return;
+        }
         int max = Utf8Text.maxSanitizedLength(len);
         if (scratch.length < max) {
             scratch = new byte[max];
         }
         int n = Utf8Text.sanitize(buf, off, len, scratch, 0);
-        if (Utf8Text.isAsciiBlank(scratch, 0, n)) {
+        handle(client, scratch, 0, n, Utf8Text.isAscii(scratch, 0, n));
+    }
+
+    /** Handles a sanitised line: ignores it if blank, applies a command, or says it to the room. */
+    private void handle(Client client, byte[] text, int off, int n, boolean ascii) {
+        if (Utf8Text.isAsciiBlank(text, off, n)) {
             return;
         }
-        boolean ascii = Utf8Text.isAscii(scratch, 0, n);
-        if (!ascii && new String(scratch, 0, n, StandardCharsets.UTF_8).isBlank()) {
+        if (!ascii && new String(text, off, n, StandardCharsets.UTF_8).isBlank()) {
             return;
         }
-        if (scratch[0] != '/') {
-            say(client, scratch, 0, n);
-        } else if (n > 1 && scratch[1] == '/') {
-            say(client, scratch, 1, n - 1);
+        if (text[off] != '/') {
+            say(client, text, off, n);
+        } else if (n > 1 && text[off + 1] == '/') {
+            say(client, text, off + 1, n - 1);
         } else {
-            apply(client, CommandParser.parse(new String(scratch, 0, n, StandardCharsets.UTF_8)));
+            apply(client, CommandParser.parse(new String(text, off, n, StandardCharsets.UTF_8)));
         }
     }
 

@@ -1,5 +1,9 @@
 package org.chatloop.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /**
  * Byte-level clean-up of client text, without building strings: invalid UTF-8 becomes U+FFFD,
  * one per maximal invalid subpart (Unicode Standard, section 3.9, "U+FFFD Substitution of Maximal
@@ -102,6 +106,39 @@ final class Utf8Text {
         dst[out + 2] = REPLACEMENT[2];
         return out + 3;
     }
+
+    /**
+     * @return the index of the first byte in {@code buf[off, off+len)} that is not printable
+     *         ASCII (0x20-0x7E), or {@code off + len} if there is none: then the text needs no
+     *         sanitising at all. Checks eight bytes at a time.
+     */
+    static int firstNonPrintableAscii(byte[] buf, int off, int len) {
+        int end = off + len;
+        int i = off;
+        for (; i + Long.BYTES <= end; i += Long.BYTES) {
+            long w = (long) LONGS.get(buf, i);
+            long high = w & HIGH_BITS;                                  // >= 0x80
+            long control = (w - SPACES) & ~w & HIGH_BITS;               // < 0x20
+            long del = ((w ^ DELS) - ONES) & ~(w ^ DELS) & HIGH_BITS;   // == 0x7F
+            if ((high | control | del) != 0) {
+                break;
+            }
+        }
+        for (; i < end; i++) {
+            int b = buf[i] & 0xFF;
+            if (b < 0x20 || b >= 0x7F) {
+                return i;
+            }
+        }
+        return end;
+    }
+
+    private static final VarHandle LONGS =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGH_BITS = 0x8080808080808080L;
+    private static final long SPACES = 0x2020202020202020L;
+    private static final long DELS = 0x7F7F7F7F7F7F7F7FL;
 
     /** @return whether {@code buf[off, off+len)} holds only ASCII spaces and tabs (or nothing) */
     static boolean isAsciiBlank(byte[] buf, int off, int len) {

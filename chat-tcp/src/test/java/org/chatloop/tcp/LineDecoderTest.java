@@ -1,6 +1,7 @@
 package org.chatloop.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -130,6 +131,137 @@ class LineDecoderTest {
                     assertEquals(true, line.length() <= max, "line within limit: " + line);
                 }
             }
+        }
+    }
+
+    /**
+     * Feeds {@code stream} cut at random read boundaries, each read copied into a larger array at
+     * a random offset (as a connection's read buffer would hold it), and ends the stream.
+     */
+    private static List<String> decodeInRandomReads(int max, byte[] stream, Random rnd,
+                                                    boolean finish) {
+        LineDecoder d = new LineDecoder(max);
+        Recorder r = new Recorder();
+        int at = 0;
+        while (at < stream.length) {
+            int n = 1 + rnd.nextInt(Math.min(3 * max + 10, stream.length - at));
+            int off = rnd.nextInt(8);
+            byte[] read = new byte[off + n + rnd.nextInt(8)];
+            rnd.nextBytes(read); // bytes outside [off, off+n) must never be looked at
+            System.arraycopy(stream, at, read, off, n);
+            d.feed(read, off, n, r);
+            assertTrue(d.buffered() <= max + 1, "holds at most max+1 bytes: " + d);
+            at += n;
+        }
+        if (finish) {
+            d.finish(r);
+            assertEquals(0, d.buffered());
+        }
+        return r.events;
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {7, 11, 2024, 65537, 987654321})
+    void shouldNeverThrowWhateverTheBytesAndCuts(long seed) {
+        Random rnd = new Random(seed);
+        for (int round = 0; round < 300; round++) {
+            int max = rnd.nextInt(4) == 0 ? 1 + rnd.nextInt(3) : 1 + rnd.nextInt(200);
+            byte[] stream = new byte[rnd.nextInt(2000)];
+            int newlineOdds = 1 + rnd.nextInt(300); // from newline-heavy to one long line
+            for (int i = 0; i < stream.length; i++) {
+                int k = rnd.nextInt(newlineOdds + 2);
+                stream[i] = k == 0 ? (byte) '\n' : k == 1 ? (byte) '\r' : (byte) rnd.nextInt(256);
+            }
+            List<String> events = decodeInRandomReads(max, stream, rnd, rnd.nextBoolean());
+            for (String e : events) {
+                assertTrue(e.equals("TOO_LONG") || (e.length() <= max && e.indexOf('\n') < 0),
+                        "seed " + seed + " round " + round + ": " + e);
+            }
+        }
+    }
+
+    /**
+     * Lines of random bytes (no newline inside; some longer than the limit, some exactly at it,
+     * some ending in CR LF, some with a CR of their own), cut at random read boundaries: every
+     * over-long line is reported exactly once, in its place, and every other line arrives exactly
+     * as sent, so nothing of an over-long line leaks into the line after it.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {3, 17, 4242, 31337, 8675309})
+    void shouldReportEachOverlongLineOnceAndDeliverTheNextLineExactlyAsSent(long seed) {
+        Random rnd = new Random(seed);
+        for (int round = 0; round < 200; round++) {
+            int max = 1 + rnd.nextInt(64);
+            int count = 1 + rnd.nextInt(30);
+            List<String> expected = new ArrayList<>();
+            StringBuilder stream = new StringBuilder();
+            boolean lastUnterminated = rnd.nextInt(4) == 0;
+            for (int i = 0; i < count; i++) {
+                int kind = rnd.nextInt(5);
+                int len = kind == 0 ? max + 1 + rnd.nextInt(5 * max + 2) // over-long
+                        : kind == 1 ? max // exactly at the limit
+                        : rnd.nextInt(max + 1);
+                StringBuilder body = new StringBuilder();
+                for (int j = 0; j < len; j++) {
+                    char c = (char) rnd.nextInt(256);
+                    body.append(c == '\n' ? 'n' : c);
+                }
+                boolean crlf = rnd.nextBoolean();
+                boolean last = i == count - 1;
+                String sent = body + (crlf ? "\r" : "");
+                stream.append(sent);
+                if (!(last && lastUnterminated)) {
+                    stream.append('\n');
+                }
+                // The decoder's rule: one CR before the newline is dropped, then the limit applies.
+                if (last && lastUnterminated && sent.isEmpty()) {
+                    break; // nothing after the last newline: no line at end of stream
+                }
+                String line = sent.endsWith("\r") ? sent.substring(0, sent.length() - 1) : sent;
+                expected.add(line.length() > max ? "TOO_LONG" : line);
+            }
+            byte[] bytes = b(stream.toString());
+            String where = "seed " + seed + " round " + round + " max " + max;
+            assertEquals(expected, decodeInRandomReads(max, bytes, rnd, true), where);
+            LineDecoder whole = new LineDecoder(max);
+            Recorder wholeEvents = new Recorder();
+            whole.feed(bytes, 0, bytes.length, wholeEvents);
+            whole.finish(wholeEvents);
+            assertEquals(expected, wholeEvents.events, where + " (one read)");
+            // And the same when each byte is its own read.
+            byte[][] single = new byte[bytes.length][];
+            for (int i = 0; i < bytes.length; i++) {
+                single[i] = new byte[] {bytes[i]};
+            }
+            LineDecoder d = new LineDecoder(max);
+            Recorder r = new Recorder();
+            for (byte[] one : single) {
+                d.feed(one, 0, 1, r);
+            }
+            d.finish(r);
+            assertEquals(expected, r.events, where + " (one byte per read)");
+        }
+    }
+
+    @Test
+    void shouldFindNewlinesEightBytesAtATimeLikeAPlainLoop() {
+        Random rnd = new Random(11);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[rnd.nextInt(40)];
+            for (int i = 0; i < b.length; i++) {
+                int k = rnd.nextInt(12);
+                b[i] = k == 0 ? (byte) '\n' : k == 1 ? (byte) 0x0B : k == 2 ? (byte) 0x8A
+                        : (byte) rnd.nextInt(256);
+            }
+            int from = b.length == 0 ? 0 : rnd.nextInt(b.length);
+            int expected = -1;
+            for (int i = from; i < b.length; i++) {
+                if (b[i] == '\n') {
+                    expected = i;
+                    break;
+                }
+            }
+            assertEquals(expected, LineDecoder.indexOf(b, from, b.length), "round " + round);
         }
     }
 }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every benchmark once in smoke mode (one fork, no warm-up, one short iteration) so that none
+# can rot. It checks that each benchmark runs and that its no-loss checks hold (a fan-out run with a
+# lost, repeated or reordered message throws, and -foe turns that into a failure); it asserts no
+# speed. Needs chat-bench/target/benchmarks.jar (mvn -q -DskipTests package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jar=chat-bench/target/benchmarks.jar
+out=$(mktemp -d)
+java -jar "$jar" -f 1 -wi 0 -i 1 -r 1s -foe true -rf json -rff "$out/smoke.json"
+java -cp "$jar" org.chatloop.bench.report.Report "$out/smoke.json" "$out" > /dev/null
+java -cp "$jar" org.chatloop.bench.LatencyProbe --seconds 1 --warmup 0 --rate 2000 --subscribers 10
+java -Xmx512m -cp "$jar" org.chatloop.bench.IdleMemoryProbe 200
+echo "benchmark smoke run passed (reports in $out)"
