@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * A child process for {@link IdleMemoryProbe}: opens {@code N} connections to 127.0.0.1:PORT
- * (paced, reading all the while, as interactive clients would), then sends one line {@code $sync}
+ * (a hundred at a time, each hundred once the server has greeted every connection so far, reading
+ * all the while, as interactive clients would), then sends one line {@code $sync}
  * and waits until every connection has received it: the server has then accepted every connection
  * and delivered everything it had queued before. Prints {@code ready OPEN} (connections still open)
  * and holds the connections, reading and discarding, until its stdin closes. It runs in its own
@@ -25,6 +26,7 @@ public final class IdleClients {
     private final ByteBuffer sink = ByteBuffer.allocate(64 * 1024);
     private final List<SocketChannel> channels = new ArrayList<>();
     private int connected;
+    private int greeted;
     private int synced;
 
     private IdleClients() throws IOException {
@@ -33,18 +35,20 @@ public final class IdleClients {
 
     /** One connection's progress. */
     private static final class State {
+        boolean greeted;
         boolean synced;
     }
 
-    /** @param args PORT N */
+    /** @param args PORT N [GREETS]: GREETS false for servers that send nothing on arrival */
     public static void main(String[] args) throws IOException {
         int port = Integer.parseInt(args[0]);
         int n = Integer.parseInt(args[1]);
+        boolean greets = args.length < 3 || Boolean.parseBoolean(args[2]);
         IdleClients clients = new IdleClients();
-        clients.run(new InetSocketAddress("127.0.0.1", port), n);
+        clients.run(new InetSocketAddress("127.0.0.1", port), n, greets);
     }
 
-    private void run(InetSocketAddress address, int n) throws IOException {
+    private void run(InetSocketAddress address, int n, boolean greets) throws IOException {
         long deadline = System.nanoTime() + TIMEOUT_NANOS;
         for (int i = 0; i < n; i++) {
             SocketChannel ch = SocketChannel.open();
@@ -56,9 +60,17 @@ public final class IdleClients {
             }
             channels.add(ch);
             poll(0);
-            if (i % 100 == 99) {
+            if (i % 100 == 99 || i == n - 1) {
+                // Pace the arrivals as interactive clients would: the next hundred connect once
+                // every connection so far has heard from the server (it was accepted), and the
+                // announcements of the arrivals have drained.
+                while (greets ? greeted < i + 1 : connected < i + 1) {
+                    poll(20);
+                    check(deadline, "arrivals (" + greeted + " greeted, " + connected
+                            + " connected of " + (i + 1) + ")");
+                }
                 while (poll(20) > 0) {
-                    // let the arrivals' announcements drain before the next hundred
+                    // drain
                 }
             }
         }
@@ -125,6 +137,10 @@ public final class IdleClients {
                     return;
                 }
                 read[0] += r;
+                if (r > 0 && !state.greeted) {
+                    state.greeted = true;
+                    greeted++;
+                }
                 if (!state.synced) {
                     for (int i = 0; i < r; i++) {
                         if (sink.get(i) == '$') {

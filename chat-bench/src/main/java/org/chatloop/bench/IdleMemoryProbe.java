@@ -49,7 +49,7 @@ public final class IdleMemoryProbe {
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-cp", System.getProperty("java.class.path"),
                         IdleClients.class.getName(), String.valueOf(server.port()),
-                        String.valueOf(n))
+                        String.valueOf(n), String.valueOf(peer == Peer.CHATLOOP))
                         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
                 try {
                     BufferedReader out = new BufferedReader(new InputStreamReader(

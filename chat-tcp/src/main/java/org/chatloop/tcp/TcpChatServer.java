@@ -77,7 +77,6 @@ public final class TcpChatServer implements AutoCloseable {
     private volatile int connectionCount;
     private long acceptBackoffNanos;
     private boolean acceptBackingOff;
-    private boolean acceptPausedForLobby;
     private boolean shuttingDown;
 
     private TcpChatServer(EventLoop loop, ChatHub hub, TcpServerOptions options, boolean ownsLoop)
@@ -321,12 +320,8 @@ public final class TcpChatServer implements AutoCloseable {
         resumeDrainedRooms();
     }
 
-    /** Reads again from paused connections (and accepts) whose rooms are no longer congested. */
+    /** Reads again from paused connections whose rooms are no longer congested. */
     private void resumeDrainedRooms() {
-        if (acceptPausedForLobby && !lobbyIsCongested()) {
-            acceptPausedForLobby = false;
-            updateAcceptInterest();
-        }
         int kept = 0;
         for (int i = 0; i < paused.size(); i++) {
             Connection c = paused.get(i);
@@ -347,15 +342,10 @@ public final class TcpChatServer implements AutoCloseable {
         public void onReady(int readyOps) {
             // Accept until nothing is pending, but at most MAX_ACCEPTS_PER_PASS per pass: every
             // arrival is announced to the lobby, and the announcements must get written (at the
-            // end of the pass) before a storm of arrivals multiplies them further.
+            // end of the pass) before a storm of arrivals multiplies them further. Accepting is
+            // never paused for congestion: past the listen backlog the kernel drops the final ACK
+            // of a handshake and leaves clients that believe they are connected but never were.
             for (int accepted = 0; accepted < MAX_ACCEPTS_PER_PASS; accepted++) {
-                if (lobbyIsCongested()) {
-                    // Every arrival is announced to the lobby; while a lobby member cannot take
-                    // more, new connections wait in the listen backlog instead of in memory.
-                    acceptPausedForLobby = true;
-                    updateAcceptInterest();
-                    return;
-                }
                 SocketChannel ch;
                 try {
                     ch = listener.accept();
@@ -396,19 +386,10 @@ public final class TcpChatServer implements AutoCloseable {
 
     private void updateAcceptInterest() {
         if (acceptKey.isValid()) {
-            acceptKey.interestOps(acceptBackingOff || acceptPausedForLobby ? 0
-                    : SelectionKey.OP_ACCEPT);
+            acceptKey.interestOps(acceptBackingOff ? 0 : SelectionKey.OP_ACCEPT);
         }
     }
 
-    private boolean lobbyIsCongested() {
-        for (int i = 0; i < congested.size(); i++) {
-            if (ChatHub.LOBBY.equals(congested.get(i).client().roomName())) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     private void accepted(SocketChannel ch) {
         SelectionKey key = null;
@@ -519,7 +500,7 @@ public final class TcpChatServer implements AutoCloseable {
         }
         return toString() + " pending=" + pending + " withOutput=" + withOutput
                 + " opWrite=" + writeWaiting + " congested=" + congested.size() + " paused="
-                + paused.size() + " dirty=" + dirty.size() + " acceptPaused=" + acceptPausedForLobby
+                + paused.size() + " dirty=" + dirty.size()
                 + " pool=" + pool;
     }
 }

@@ -31,7 +31,9 @@ import org.jfree.data.xy.XYSeriesCollection;
 /**
  * Turns JMH's JSON results ({@code -rf json -rff results.json}) into Markdown tables (peers side
  * by side, with the ratio of chatloop to each peer in the same run) and PNG charts (delivered
- * messages per second against subscribers, log scales, one line per peer).
+ * messages per second against subscribers, log scales, one line per peer). UDP fan-out results
+ * get a table of their own, after the others: delivered datagrams per second per peer, chatloop's
+ * ratio to each, and the share of datagrams each lost.
  *
  * <pre>
  * java -cp chat-bench/target/benchmarks.jar org.chatloop.bench.report.Report results.json OUT_DIR
@@ -41,6 +43,7 @@ import org.jfree.data.xy.XYSeriesCollection;
 public final class Report {
     private static final String FANOUT = "org.chatloop.bench.TcpFanOutBenchmark.fanOut";
     private static final String CORE = "org.chatloop.bench.CoreFanOutBenchmark.publish";
+    private static final String UDP_FANOUT = "org.chatloop.bench.UdpFanOutBenchmark.fanOut";
     private static final String OURS = "CHATLOOP";
 
     private Report() {
@@ -49,6 +52,22 @@ public final class Report {
     /** One measured point of the fan-out benchmark. */
     record Point(String peer, int subscribers, int size, double deliveriesPerSecond,
                  double error) {
+    }
+
+    /**
+     * One measured point of the UDP fan-out benchmark.
+     *
+     * @param datagramsPerSecond delivered datagrams per second ({@code datagrams})
+     * @param lost datagrams lost, per iteration ({@code lost}; NaN if absent)
+     * @param received datagrams received, per iteration, on the same scale ({@code received})
+     */
+    record UdpPoint(String peer, int subscribers, int size, double datagramsPerSecond,
+                    double error, double lost, double received) {
+        /** @return {@code lost / (received + lost)}, NaN if unknown */
+        double lossRatio() {
+            double total = received + lost;
+            return total > 0 ? lost / total : Double.NaN;
+        }
     }
 
     /** One point of the core benchmark. */
@@ -74,9 +93,11 @@ public final class Report {
         }
         List<Point> points = fanOutPoints(results);
         List<CorePoint> core = corePoints(results);
+        List<UdpPoint> udp = udpPoints(results);
         StringBuilder md = new StringBuilder();
         md.append(fanOutTables(points));
         md.append(coreTable(core));
+        md.append(udpTables(udp));
         Files.writeString(outDir.resolve("results.md"), md.toString(), StandardCharsets.UTF_8);
         for (int size : new TreeSet<>(points.stream().map(Point::size).toList())) {
             chart(points, size, outDir.resolve("fanout-" + size + ".png"));
@@ -102,6 +123,32 @@ public final class Report {
                     d.get("score").getAsDouble(), errorOf(d)));
         }
         return points;
+    }
+
+    static List<UdpPoint> udpPoints(JsonArray results) {
+        List<UdpPoint> points = new ArrayList<>();
+        for (JsonElement e : results) {
+            JsonObject r = e.getAsJsonObject();
+            if (!UDP_FANOUT.equals(r.get("benchmark").getAsString())) {
+                continue;
+            }
+            JsonObject params = r.getAsJsonObject("params");
+            JsonObject secondary = r.getAsJsonObject("secondaryMetrics");
+            JsonObject d = secondary == null ? null : secondary.getAsJsonObject("datagrams");
+            if (d == null) {
+                continue;
+            }
+            points.add(new UdpPoint(params.get("peer").getAsString(),
+                    params.get("subscribers").getAsInt(), params.get("size").getAsInt(),
+                    d.get("score").getAsDouble(), errorOf(d), scoreOf(secondary, "lost"),
+                    scoreOf(secondary, "received")));
+        }
+        return points;
+    }
+
+    private static double scoreOf(JsonObject secondary, String name) {
+        JsonObject m = secondary.getAsJsonObject(name);
+        return m == null ? Double.NaN : m.get("score").getAsDouble();
     }
 
     private static double errorOf(JsonObject metric) {
@@ -173,6 +220,76 @@ public final class Report {
         return md.toString();
     }
 
+    static String udpTables(List<UdpPoint> points) {
+        if (points.isEmpty()) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder();
+        List<String> peers = new ArrayList<>();
+        for (UdpPoint p : points) {
+            if (!p.peer().equals(OURS) && !peers.contains(p.peer())) {
+                peers.add(p.peer());
+            }
+        }
+        for (int size : new TreeSet<>(points.stream().map(UdpPoint::size).toList())) {
+            md.append("\nUDP fan-out, ").append(size).append("-byte datagrams: delivered datagrams "
+                    + "per second (millions), chatloop's ratio to each peer in the same run, and "
+                    + "the share of datagrams each lost (lost / (delivered + lost))\n\n");
+            md.append("| subscribers | chatloop | chatloop loss |");
+            for (String p : peers) {
+                md.append(' ').append(label(p)).append(" | vs ").append(label(p)).append(" | ")
+                        .append(label(p)).append(" loss |");
+            }
+            md.append("\n|---:|---:|---:|");
+            md.append("---:|---:|---:|".repeat(peers.size()));
+            md.append('\n');
+            Map<Integer, Map<String, UdpPoint>> byN = new TreeMap<>();
+            for (UdpPoint p : points) {
+                if (p.size() == size) {
+                    byN.computeIfAbsent(p.subscribers(), k -> new LinkedHashMap<>()).put(p.peer(), p);
+                }
+            }
+            for (Map.Entry<Integer, Map<String, UdpPoint>> row : byN.entrySet()) {
+                UdpPoint ours = row.getValue().get(OURS);
+                md.append("| ").append(row.getKey()).append(" | ").append(millions(ours))
+                        .append(" | ").append(loss(ours)).append(" |");
+                for (String peer : peers) {
+                    UdpPoint p = row.getValue().get(peer);
+                    md.append(' ').append(millions(p)).append(" | ").append(ratio(ours, p))
+                            .append(" | ").append(loss(p)).append(" |");
+                }
+                md.append('\n');
+            }
+        }
+        return md.toString();
+    }
+
+    private static String millions(UdpPoint p) {
+        return p == null ? "-" : String.format(Locale.ROOT, "%.3f", p.datagramsPerSecond() / 1e6);
+    }
+
+    private static String ratio(UdpPoint ours, UdpPoint other) {
+        if (ours == null || other == null || other.datagramsPerSecond() <= 0) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2fx", ours.datagramsPerSecond()
+                / other.datagramsPerSecond());
+    }
+
+    private static String loss(UdpPoint p) {
+        if (p == null || Double.isNaN(p.lossRatio())) {
+            return "-";
+        }
+        double percent = 100 * p.lossRatio();
+        if (p.lost() == 0) {
+            return "0%";
+        }
+        if (percent < 0.01) {
+            return "<0.01%";
+        }
+        return String.format(Locale.ROOT, "%.2f%%", percent);
+    }
+
     private static String label(String peer) {
         return switch (peer) {
             case "NETTY_IDIOMATIC" -> "Netty idiomatic";
@@ -180,6 +297,8 @@ public final class Report {
             case "NETTY_TUNED_EPOLL" -> "Netty tuned epoll";
             case "THREAD_PER_CLIENT" -> "thread per client";
             case "FLOOR" -> "floor";
+            case "NETTY_NIO" -> "Netty NIO";
+            case "BLOCKING_THREAD" -> "blocking thread";
             default -> peer.toLowerCase(Locale.ROOT);
         };
     }

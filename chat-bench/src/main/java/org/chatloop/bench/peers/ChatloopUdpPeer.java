@@ -1,0 +1,47 @@
+package org.chatloop.bench.peers;
+
+import java.io.IOException;
+import org.chatloop.udp.UdpChatServer;
+import org.chatloop.udp.UdpServerOptions;
+
+/**
+ * Adapts our own {@link UdpChatServer} to {@link UdpPeerServer}: default options on port 0, with
+ * a send queue of a million datagrams so that the server itself does not drop under a burst. The
+ * heartbeat timeout stays at its default (10 s); the harness pings more often than that.
+ */
+final class ChatloopUdpPeer implements UdpPeerServer {
+    /** Datagrams the server may queue while its socket's send buffer is full. */
+    static final int MAX_QUEUED_DATAGRAMS = 1 << 20;
+
+    private final UdpChatServer server;
+
+    private ChatloopUdpPeer(UdpChatServer server) {
+        this.server = server;
+    }
+
+    static ChatloopUdpPeer start() throws IOException {
+        return new ChatloopUdpPeer(UdpChatServer.start(UdpServerOptions.defaults()
+                .withPort(0)
+                .withMaxQueuedDatagrams(MAX_QUEUED_DATAGRAMS)));
+    }
+
+    @Override
+    public int port() {
+        return server.port();
+    }
+
+    @Override
+    public long dropped() {
+        return server.droppedDatagrams();
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+
+    @Override
+    public String toString() {
+        return "ChatloopUdpPeer[" + server + "]";
+    }
+}
