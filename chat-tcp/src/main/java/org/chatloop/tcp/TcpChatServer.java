@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -56,6 +57,14 @@ public final class TcpChatServer implements AutoCloseable {
     private static final int MAX_ACCEPTS_PER_PASS = 256;
     private static final long MIN_ACCEPT_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long MAX_ACCEPT_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    static {
+        // java.util.logging's SimpleFormatter resolves the default time zone on the first record
+        // it formats, reading lib/tzdb.dat. If that first record is the accept failure logged when
+        // descriptors have run out, the read fails with an Error that ends the event loop (and
+        // breaks time zones for good). Resolve it now, while a file can still be opened.
+        ZoneId.systemDefault().getRules();
+    }
 
     private final EventLoop loop;
     private final ChatHub hub;

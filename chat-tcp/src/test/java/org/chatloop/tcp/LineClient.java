@@ -79,6 +79,19 @@ final class LineClient implements Closeable {
         return l;
     }
 
+    /**
+     * @return the next line, or null if none arrives within the time (or the stream ended, which
+     *         a later {@link #awaitEof()} still sees)
+     */
+    String poll(Duration within) throws InterruptedException {
+        String l = lines.poll(within.toMillis(), TimeUnit.MILLISECONDS);
+        if (l != null && l.equals(EOF)) {
+            lines.add(EOF);
+            return null;
+        }
+        return l;
+    }
+
     /** Skips lines until one matches; fails on end of stream or timeout. */
     String expect(Predicate<String> p) {
         long deadline = System.nanoTime() + WAIT.toNanos();

@@ -25,6 +25,7 @@ final class ClientSwarm implements AutoCloseable {
     private final Selector selector;
     private final boolean[] welcomed;
     private final boolean[] matched;
+    private final int[] fullAnswers;
     private final ByteBuffer buf = ByteBuffer.allocateDirect(65_536);
     private final long rcvbufErrorsAtStart = udpReceiveBufferErrors();
     private String wanted;
@@ -34,6 +35,7 @@ final class ClientSwarm implements AutoCloseable {
         this.channels = new DatagramChannel[size];
         this.welcomed = new boolean[size];
         this.matched = new boolean[size];
+        this.fullAnswers = new int[size];
         this.selector = Selector.open();
         for (int i = 0; i < size; i++) {
             DatagramChannel ch = DatagramChannel.open();
@@ -63,6 +65,91 @@ final class ClientSwarm implements AutoCloseable {
                 pump(10);
             }
         }
+    }
+
+    /**
+     * Pings from every client not yet answered (welcomed or told the server is full), all at once
+     * with no pause, until each has one answer or the time is up; a ping the kernel dropped is
+     * sent again on the next round.
+     */
+    void floodPings(Duration within) throws IOException {
+        long deadline = System.nanoTime() + within.toNanos();
+        ByteBuffer ping = ByteBuffer.wrap("#ping#".getBytes(StandardCharsets.US_ASCII));
+        while (unanswered() > 0) {
+            if (System.nanoTime() - deadline > 0) {
+                fail(unanswered() + " clients got no answer within " + within);
+            }
+            for (int i = 0; i < channels.length; i++) {
+                if (!welcomed[i] && fullAnswers[i] == 0) {
+                    ping.rewind();
+                    channels[i].send(ping, server);
+                }
+            }
+            long roundEnd = System.nanoTime() + 200_000_000L;
+            while (unanswered() > 0 && System.nanoTime() - roundEnd < 0) {
+                pump(10);
+            }
+        }
+    }
+
+    /** Pings once from every client, registered or not, without waiting for answers. */
+    void pingAll() throws IOException {
+        ByteBuffer ping = ByteBuffer.wrap("#ping#".getBytes(StandardCharsets.US_ASCII));
+        for (DatagramChannel ch : channels) {
+            ping.rewind();
+            ch.send(ping, server);
+        }
+    }
+
+    /** Reads whatever arrives for about the given time. */
+    void drainFor(Duration d) throws IOException {
+        long end = System.nanoTime() + d.toNanos();
+        while (System.nanoTime() - end < 0) {
+            pump(10);
+        }
+    }
+
+    private int unanswered() {
+        int n = 0;
+        for (int i = 0; i < channels.length; i++) {
+            if (!welcomed[i] && fullAnswers[i] == 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** @return clients that were welcomed */
+    int welcomedCount() {
+        int n = 0;
+        for (boolean w : welcomed) {
+            if (w) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** @return clients told {@code ! server full} at least once */
+    int fullCount() {
+        int n = 0;
+        for (int f : fullAnswers) {
+            if (f > 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** @return clients both welcomed and told the server is full (there should be none) */
+    int welcomedAndFullCount() {
+        int n = 0;
+        for (int i = 0; i < channels.length; i++) {
+            if (welcomed[i] && fullAnswers[i] > 0) {
+                n++;
+            }
+        }
+        return n;
     }
 
     String nameOfFirst() throws IOException {
@@ -125,6 +212,8 @@ final class ClientSwarm implements AutoCloseable {
                     String d = new String(b, StandardCharsets.UTF_8);
                     if (d.startsWith("* welcome ")) {
                         welcomed[i] = true;
+                    } else if (d.equals("! server full\n")) {
+                        fullAnswers[i]++;
                     } else if (d.equals(wanted)) {
                         matched[i] = true;
                     }

@@ -15,6 +15,8 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The server on its own loop thread, over loopback: the protocol as a client sees it. */
 @Timeout(30)
@@ -213,26 +215,45 @@ class UdpChatServerTest {
         assertEquals("! message too long (max 16 bytes)", a.awaitLine(l -> true));
     }
 
-    @Test
-    void shouldKeepServingAfterRandomBinaryAndEmptyDatagrams() throws Exception {
+    /**
+     * A few hundred datagrams of random bytes and random sizes from 0 to 65507 (the largest UDP
+     * payload), from several sources: after every batch a probe client gets its answer (the loop
+     * is alive throughout, not only at the end), every datagram anyone gets back is one sanitised
+     * line, and a client that arrives afterwards is served normally.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {20240601L, 7L, 99991L})
+    void shouldKeepServingAfterRandomBinaryAndEmptyDatagrams(long seed) throws Exception {
         start(OPTIONS);
-        Random random = new Random(20240601L);
+        Random random = new Random(seed);
+        TestPeer probe = peer().register();
         List<TestPeer> noisy = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             noisy.add(peer());
         }
-        int[] sizes = new int[40];
-        sizes[0] = 0;
-        sizes[1] = 65_507;
-        sizes[2] = 4096;
-        sizes[3] = 4097;
-        for (int i = 4; i < sizes.length; i++) {
-            sizes[i] = random.nextInt(4) == 0 ? random.nextInt(65_508) : random.nextInt(300);
+        int count = 300;
+        int[] sizes = new int[count];
+        int[] edges = {0, 1, 2, 65_507, 65_506, 4096, 4097, 4095, 6, 7};
+        for (int i = 0; i < count; i++) {
+            int k = random.nextInt(3);
+            sizes[i] = i < edges.length ? edges[i]
+                    : k == 0 ? random.nextInt(65_508) : k == 1 ? random.nextInt(4_200)
+                    : random.nextInt(64);
         }
-        for (int i = 0; i < sizes.length; i++) {
+        for (int i = 0; i < count; i++) {
             byte[] junk = new byte[sizes[i]];
             random.nextBytes(junk);
+            if (junk.length > 0 && random.nextInt(8) == 0) {
+                junk[0] = '/'; // now and then a "command"
+            }
             noisy.get(i % noisy.size()).sendBytes(junk);
+            if (i % 25 == 24) {
+                // Datagrams from one source are handled in order, and the loop handles the
+                // socket's queue in order: the answer to this one follows every datagram before it
+                // that the kernel did not drop.
+                probe.send("/rooms");
+                probe.awaitLine(l -> l.startsWith("* rooms: lobby ("));
+            }
         }
         for (int i = 0; i < 5; i++) {
             noisy.get(i % noisy.size()).sendBytes(new byte[0]);
@@ -241,7 +262,19 @@ class UdpChatServerTest {
         fresh.send("still serving\n");
         assertEquals("<" + fresh.name() + "> still serving",
                 fresh.awaitLine(l -> l.startsWith("<" + fresh.name() + "> ")));
-        assertEquals(5, server.clientCount());
+        assertEquals(6, server.clientCount());
+        // What the noisy peers got back (as much as their receive buffers kept): single lines,
+        // no control characters, no raw bytes of anyone's junk.
+        for (TestPeer p : noisy) {
+            String d;
+            while ((d = p.receive(Duration.ofMillis(20))) != null) {
+                assertTrue(d.endsWith("\n") && d.indexOf('\n') == d.length() - 1, d);
+                String line = d.substring(0, d.length() - 1);
+                assertTrue(line.chars().noneMatch(c -> (c < 0x20 && c != '\t') || c == 0x7f
+                        || (c >= 0x80 && c <= 0x9f)), "control character in " + line);
+            }
+        }
+        assertEquals(0, server.droppedDatagrams());
     }
 
     @Test
