@@ -71,6 +71,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         return out.pendingBytes();
     }
 
+    long oldestSlabSequence() {
+        return out.oldestSlabSequence();
+    }
+
     @Override
     public void onReady(int readyOps) throws IOException {
         if ((readyOps & SelectionKey.OP_WRITE) != 0) {
@@ -134,8 +138,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         out.append(frame);
         long pending = out.pendingBytes();
         if (pending > server.options().maxPendingBytes()) {
-            tooSlow = true;
-            server.closeTooSlowLater(this);
+            markTooSlow();
             return;
         }
         if (!congested && pending > server.options().maxPendingBytes() / 4) {
@@ -188,6 +191,14 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         } else if (!writeInterest) {
             writeInterest = true;
             updateInterest();
+        }
+    }
+
+    /** Marks the connection to be dropped as too slow at the end of the pass (once). */
+    void markTooSlow() {
+        if (!tooSlow && state != State.CLOSED) {
+            tooSlow = true;
+            server.closeTooSlowLater(this);
         }
     }
 

@@ -43,6 +43,14 @@ final class OutboundQueue {
         this.pool = pool;
     }
 
+    /**
+     * @return the sequence of the oldest slab this queue holds a range of ({@link Long#MAX_VALUE}
+     *         when empty): ranges are appended in placement order, so it is the head's
+     */
+    long oldestSlabSequence() {
+        return count == 0 ? Long.MAX_VALUE : slabs[head].sequence;
+    }
+
     /** @return bytes appended and not yet written, plus {@link #RANGE_OVERHEAD} per range */
     long pendingBytes() {
         return pending;

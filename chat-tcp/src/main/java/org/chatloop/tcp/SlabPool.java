@@ -25,6 +25,8 @@ final class SlabPool {
         final ByteBuffer buffer;
         int end;
         int refs;
+        /** When the slab was last started: slabs are filled one after another. */
+        long sequence;
         /** Views of the buffer for writes; a gathering write may need several of one slab. */
         private final java.util.ArrayList<ByteBuffer> views = new java.util.ArrayList<>(2);
         private int viewsInUse;
@@ -58,6 +60,7 @@ final class SlabPool {
     private int placedStart;
     private int placedEnd;
     private int allocated;
+    private long sequence;
 
     SlabPool(int slabSize, int maxIdle) {
         this.slabSize = slabSize;
@@ -98,12 +101,15 @@ final class SlabPool {
     private Slab slabFor(int len) {
         if (len > slabSize) {
             allocated++;
-            return new Slab(len); // one-off, never pooled
+            Slab oneOff = new Slab(len); // never pooled
+            oneOff.sequence = ++sequence;
+            return oneOff;
         }
         if (current == null || current.end + len > slabSize) {
             Slab old = current;
             current = idle.isEmpty() ? newSlab() : idle.pollLast();
             current.end = 0;
+            current.sequence = ++sequence;
             if (old != null && old.refs == 0) {
                 recycle(old);
             }
@@ -150,6 +156,16 @@ final class SlabPool {
 
     int idleCount() {
         return idle.size();
+    }
+
+    /** @return slabs in use: being filled, or holding bytes not yet written to some client */
+    int liveCount() {
+        return allocated - idle.size();
+    }
+
+    /** @return the sequence number of the slab started last */
+    long currentSequence() {
+        return sequence;
     }
 
     /** @return slabs alive (in use or idle) */

@@ -55,6 +55,9 @@ public final class TcpChatServer implements AutoCloseable {
     private static final Frame SERVER_FULL = Frame.error("server full");
     private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
     private static final int MAX_ACCEPTS_PER_PASS = 256;
+    /** Slabs of pending output in use at most (64 MiB) before the furthest-behind are dropped. */
+    static final int MAX_LIVE_SLABS = 256;
+    private static final int SLAB_BYTES = 256 * 1024;
     private static final long MIN_ACCEPT_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long MAX_ACCEPT_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -70,7 +73,7 @@ public final class TcpChatServer implements AutoCloseable {
     private final ChatHub hub;
     private final TcpServerOptions options;
     private final boolean ownsLoop;
-    private final SlabPool pool = new SlabPool(256 * 1024, 64);
+    private final SlabPool pool = new SlabPool(SLAB_BYTES, 64);
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
     private final ByteBuffer[] gatherScratch = new ByteBuffer[1024];
     private final Frame lineTooLong;
@@ -303,13 +306,16 @@ public final class TcpChatServer implements AutoCloseable {
      * connection once.
      */
     private void flushPass() {
+        if (pool.liveCount() > MAX_LIVE_SLABS) {
+            dropFurthestBehind();
+        }
         if (!congested.isEmpty()) {
             long now = loop.nanoTime();
             long timeout = options.slowConsumerTimeout().toNanos();
             for (int i = 0; i < congested.size(); i++) {
                 Connection c = congested.get(i);
-                if (c.congestedLongerThan(now, timeout) && !tooSlow.contains(c)) {
-                    tooSlow.add(c);
+                if (c.congestedLongerThan(now, timeout)) {
+                    c.markTooSlow();
                 }
             }
         }
@@ -327,6 +333,22 @@ public final class TcpChatServer implements AutoCloseable {
             dirty.clear();
         } while (!tooSlow.isEmpty());
         resumeDrainedRooms();
+    }
+
+    /**
+     * Pending output is shared: a client's unwritten bytes keep the slab they lie in alive, whatever
+     * their number, so the per-connection bound alone does not bound the slabs. When more than
+     * {@link #MAX_LIVE_SLABS} are in use, the clients still holding bytes from the older half of
+     * them (those furthest behind the traffic) are disconnected as too slow. A client that keeps
+     * reading never holds an old slab.
+     */
+    private void dropFurthestBehind() {
+        long cutoff = pool.currentSequence() - MAX_LIVE_SLABS / 2;
+        for (Connection c : connections) {
+            if (c.oldestSlabSequence() < cutoff) {
+                c.markTooSlow();
+            }
+        }
     }
 
     /** Reads again from paused connections whose rooms are no longer congested. */

@@ -199,4 +199,33 @@ class OutboundQueueTest {
         assertEquals(0, q.pendingBytes());
         assertEquals(0, pool.allocatedCount() - pool.idleCount(), "no slab in use: " + pool);
     }
+
+    @Test
+    void shouldReportTheOldestSlabAQueueHoldsSoThatLaggardsCanBeFound() throws Exception {
+        SlabPool pool = new SlabPool(64, 4);
+        OutboundQueue laggard = new OutboundQueue(pool);
+        OutboundQueue reader = new OutboundQueue(pool);
+        assertEquals(Long.MAX_VALUE, laggard.oldestSlabSequence());
+        laggard.append(Frame.line("pinned")); // a small frame in the first slab
+        long first = laggard.oldestSlabSequence();
+        for (int i = 0; i < 40; i++) {
+            Frame f = Frame.line("traffic " + i + " padding padding padding");
+            reader.append(f);
+            laggard.append(f);
+            drainAndCheckPrefix(reader);
+        }
+        assertEquals(first, laggard.oldestSlabSequence(), "the unread frame pins its slab");
+        assertTrue(pool.currentSequence() - first >= 20, "the traffic moved on: " + pool);
+        assertTrue(pool.liveCount() >= 20, "the laggard keeps every slab since alive: " + pool);
+        laggard.clear();
+        assertEquals(1, pool.liveCount(), "only the slab being filled stays: " + pool);
+    }
+
+    private static void drainAndCheckPrefix(OutboundQueue q) throws Exception {
+        SlowChannel ch = new SlowChannel(Integer.MAX_VALUE);
+        while (!q.isEmpty()) {
+            q.writeTo(ch, new ByteBuffer[4], Long.MAX_VALUE);
+        }
+        assertTrue(ch.got.toString(StandardCharsets.UTF_8).startsWith("traffic "));
+    }
 }

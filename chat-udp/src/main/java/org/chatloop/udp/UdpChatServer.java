@@ -35,7 +35,10 @@ import org.chatloop.loop.LoopTimer;
  * optional and stripped); every reply or broadcast is one line per datagram. {@code #ping#} is a
  * heartbeat: it registers its sender (in the lobby, with a {@code * welcome} datagram) or refreshes
  * it, and is never broadcast. Any other datagram from an unknown address registers the sender
- * first and is then handled, so {@code nc -u} works without pinging. A client not heard from for
+ * first and is then handled, so {@code nc -u} works without pinging, unless it starts like this
+ * protocol's server output ({@code "* "}, {@code "! "}, {@code "<"}, {@code "[private"}): that is
+ * ignored, so that two servers (or a server and itself through a reflector) never relay each
+ * other's replies for ever. A client not heard from for
  * the {@linkplain UdpServerOptions#heartbeatTimeout() heartbeat timeout} is removed and its room
  * told {@code * NAME left (timed out)}; {@code /quit} removes it at once. Past
  * {@linkplain UdpServerOptions#maxClients() the client limit} new senders get {@code ! server full};
@@ -85,6 +88,8 @@ public final class UdpChatServer implements AutoCloseable {
     private final LoopTimer expiryTimer;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile int registered;
+    /** Datagrams from unknown addresses dropped because they look like server output. */
+    private long ignoredServerLike;
     private volatile boolean closed;
 
     private UdpChatServer(EventLoop loop, ChatHub hub, UdpServerOptions options, boolean ownsLoop,
@@ -341,8 +346,38 @@ public final class UdpChatServer implements AutoCloseable {
         }
     }
 
+    /**
+     * @return whether a datagram starts like a line this protocol's servers send: a notice
+     *         ({@code "* "}), an error ({@code "! "}), a room message ({@code "<"}) or a private
+     *         message ({@code "[private"}). {@code in}'s position is unchanged
+     */
+    static boolean looksLikeServerOutput(ByteBuffer in, int size) {
+        if (size < 1) {
+            return false;
+        }
+        int p = in.position();
+        byte first = in.get(p);
+        if (first == '<') {
+            return true;
+        }
+        if ((first == '*' || first == '!') && size >= 2 && in.get(p + 1) == ' ') {
+            return true;
+        }
+        byte[] privateTag = {'[', 'p', 'r', 'i', 'v', 'a', 't', 'e'};
+        if (size < privateTag.length) {
+            return false;
+        }
+        for (int i = 0; i < privateTag.length; i++) {
+            if (in.get(p + i) != privateTag[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void onDatagram(InetSocketAddress from) {
         int size = in.remaining();
+        boolean serverLike = looksLikeServerOutput(in, size);
         boolean truncated = size > options.maxMessageBytes();
         int len = 0;
         if (!truncated) {
@@ -352,6 +387,12 @@ public final class UdpChatServer implements AutoCloseable {
         long now = loop.nanoTime();
         Peer peer = peers.heardFrom(from, now);
         if (peer == null) {
+            if (serverLike) {
+                // Another chat server's (or this protocol's) output from an unknown address: never
+                // register or answer it, or two servers would relay each other's replies for ever.
+                ignoredServerLike++;
+                return;
+            }
             if (peers.size() >= options.maxClients()) {
                 sender.send(SERVER_FULL, from);
                 return;
