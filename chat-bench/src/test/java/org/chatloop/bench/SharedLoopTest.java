@@ -43,6 +43,7 @@ class SharedLoopTest {
             assertEquals("* " + udpName + " joined lobby", in.readLine());
             assertEquals("* " + udpName + " is now known as udpuser", in.readLine());
             t.getOutputStream().write("hello over tcp\n".getBytes(StandardCharsets.UTF_8));
+            assertEquals("<127.0.0.1:" + t.getLocalPort() + "> hello over tcp", in.readLine());
             String fromTcp;
             do {
                 fromTcp = receive(u);
