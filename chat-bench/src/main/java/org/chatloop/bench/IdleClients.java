@@ -28,6 +28,10 @@ public final class IdleClients {
     private int connected;
     private int greeted;
     private int synced;
+    /** Connections that have seen {@link #wantedMarks} {@code #} bytes (the storm's broadcasts). */
+    private int counted;
+    private volatile long wantedMarks = Long.MAX_VALUE;
+    private long deliveredMarks;
 
     private IdleClients() throws IOException {
         selector = Selector.open();
@@ -37,6 +41,7 @@ public final class IdleClients {
     private static final class State {
         boolean greeted;
         boolean synced;
+        long marks;
     }
 
     /** @param args PORT N [GREETS]: GREETS false for servers that send nothing on arrival */
@@ -50,6 +55,7 @@ public final class IdleClients {
 
     private void run(InetSocketAddress address, int n, boolean greets) throws IOException {
         long deadline = System.nanoTime() + TIMEOUT_NANOS;
+        long started = System.nanoTime();
         for (int i = 0; i < n; i++) {
             SocketChannel ch = SocketChannel.open();
             ch.configureBlocking(false);
@@ -90,20 +96,39 @@ public final class IdleClients {
         for (SocketChannel ch : channels) {
             open += ch.isOpen() ? 1 : 0;
         }
-        System.out.println("ready " + open);
+        System.out.println("ready " + open + " " + (System.nanoTime() - started) / 1_000_000);
         System.out.flush();
         Thread waiter = new Thread(() -> {
             try {
-                while (System.in.read() >= 0) {
-                    // hold until the parent closes our stdin
+                java.io.BufferedReader in = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(System.in, StandardCharsets.US_ASCII));
+                String line;
+                while ((line = in.readLine()) != null) {
+                    if (line.startsWith("count ")) {
+                        wantedMarks = Long.parseLong(line.substring(6));
+                        System.out.println("counting"); // the parent publishes after this
+                        System.out.flush();
+                    }
                 }
             } catch (IOException ignored) {
                 // parent gone
             }
         });
+        waiter.setDaemon(true);
         waiter.start();
+        long countStart = 0;
+        boolean reported = false;
         while (waiter.isAlive()) {
             poll(100);
+            if (wantedMarks != Long.MAX_VALUE && countStart == 0) {
+                countStart = System.nanoTime();
+            }
+            if (!reported && counted == n) {
+                System.out.println("delivered " + deliveredMarks + " "
+                        + (System.nanoTime() - countStart) / 1_000_000);
+                System.out.flush();
+                reported = true;
+            }
         }
         for (SocketChannel ch : channels) {
             ch.close();
@@ -140,6 +165,16 @@ public final class IdleClients {
                 if (r > 0 && !state.greeted) {
                     state.greeted = true;
                     greeted++;
+                }
+                if (wantedMarks != Long.MAX_VALUE || state.marks > 0) {
+                    for (int i = 0; i < r; i++) {
+                        if (sink.get(i) == '#') {
+                            deliveredMarks++;
+                            if (++state.marks == wantedMarks) {
+                                counted++;
+                            }
+                        }
+                    }
                 }
                 if (!state.synced) {
                     for (int i = 0; i < r; i++) {

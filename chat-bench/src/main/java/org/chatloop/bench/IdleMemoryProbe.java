@@ -58,7 +58,7 @@ public final class IdleMemoryProbe {
                     if (line == null || !line.startsWith("ready ")) {
                         throw new IOException("client process failed: " + line);
                     }
-                    int open = Integer.parseInt(line.substring("ready ".length()));
+                    int open = Integer.parseInt(line.split(" ")[1]);
                     if (open != n) {
                         throw new IOException(peer + " kept only " + open + " of " + n
                                 + " connections open");
