@@ -27,7 +27,7 @@ import org.chatloop.tcp.TcpServerOptions;
  * start. Bounded in time; run by hand or nightly, not in CI:
  *
  * <pre>
- * java -Xms1g -Xmx1g -cp chat-bench/target/benchmarks.jar org.chatloop.bench.SoakProbe [SECONDS]
+ * bash chat-bench/soak.sh [SECONDS]
  * </pre>
  * Default 600 seconds. Exits non-zero if a reader lost a line or a resource grew.
  */

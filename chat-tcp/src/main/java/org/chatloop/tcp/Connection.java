@@ -202,8 +202,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         }
     }
 
-    boolean isCongested() {
-        return congested;
+    /** @return whether output remains and the connection waits for {@code OP_WRITE} */
+    boolean waitsForWritable() {
+        return writeInterest;
     }
 
     /** @return whether the connection has been congested for longer than {@code timeoutNanos} */

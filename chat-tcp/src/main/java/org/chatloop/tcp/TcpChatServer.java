@@ -525,7 +525,7 @@ public final class TcpChatServer implements AutoCloseable {
             if (c.pendingBytes() > 0) {
                 withOutput++;
             }
-            if (c.toString().contains("OP_WRITE")) {
+            if (c.waitsForWritable()) {
                 writeWaiting++;
             }
         }
