@@ -52,6 +52,8 @@ public final class EventLoop implements Executor {
     private final List<Runnable> beforeSelect = new ArrayList<>();
     private final List<Runnable> closeHooks = new ArrayList<>();
     private final CountDownLatch terminated = new CountDownLatch(1);
+    /** Made once: a method reference evaluated in every pass would allocate every pass. */
+    private final java.util.function.Consumer<SelectionKey> dispatcher = this::dispatch;
     private volatile Thread owner;
     private volatile boolean stopRequested;
     private volatile boolean closed;
@@ -264,9 +266,9 @@ public final class EventLoop implements Executor {
         wakeupPending.set(false);
         int n;
         if (!tasks.isEmpty() || wait <= 0 || stopRequested) {
-            n = selector.selectNow(this::dispatch);
+            n = selector.selectNow(dispatcher);
         } else {
-            n = selector.select(this::dispatch, selectTimeoutMillis(wait));
+            n = selector.select(dispatcher, selectTimeoutMillis(wait));
         }
         // Tasks queued from here on are run by the next pass, which checks the queue before it
         // blocks: no need for their producers to wake the selector.
