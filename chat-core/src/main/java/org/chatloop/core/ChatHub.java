@@ -10,8 +10,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.chatloop.loop.EventLoop;
 
 /**
  * The transport-neutral heart of a chat server: the client registry, the rooms, and the command
@@ -25,6 +29,13 @@ import java.util.TreeMap;
  * removed when their last member leaves. Each client is in exactly one room. A client's name is its
  * address until it sets a nick; nicks are 1-32 characters of {@code [A-Za-z0-9_.-]}, unique
  * case-insensitively. Text is sanitised before anyone sees it (see {@link Frame}).
+ *
+ * <p><b>Large rooms.</b> In a room with more members than {@link HubOptions#announceLimit()},
+ * joins, leaves and renames are not announced one by one (10,000 arrivals would otherwise make
+ * 50 million notices): the room gets a summary, {@code * 37 joined, 12 left lobby (1,203 here)},
+ * at most once per {@link HubOptions#summaryInterval()}, timed on the hub's loop, and nothing when
+ * nothing changed. {@code /who} and {@code /rooms} list at most {@link HubOptions#maxListed()}
+ * entries and never write a line longer than {@link HubOptions#maxReplyBytes()}.
  *
  * <p><b>Encode once.</b> A room message is encoded once into one immutable {@link Frame} and that
  * instance goes to every member; the hub allocates per message, never per recipient.
@@ -43,12 +54,38 @@ public final class ChatHub {
     private final Map<String, Client> byName = new HashMap<>();
     private final Map<String, Room> rooms = new HashMap<>();
     private final Room lobby = new Room(LOBBY);
+    private final EventLoop loop;
+    private final HubOptions options;
     private byte[] scratch = new byte[3 * 4096];
     private long nextId = 1;
 
-    /** Creates a hub with an empty lobby. */
+    /**
+     * Creates a hub with an empty lobby that announces every join and leave, whatever the size of
+     * the room (it has no loop to time summaries with); otherwise {@link HubOptions#defaults()}.
+     */
     public ChatHub() {
+        this(null, HubOptions.defaults().withAnnounceLimit(Integer.MAX_VALUE));
+    }
+
+    /**
+     * Creates a hub with an empty lobby, owned by {@code loop}: the hub's summary timers run there,
+     * and every call must come from its thread.
+     *
+     * @param loop the loop that owns the hub
+     * @param options the settings
+     */
+    public ChatHub(EventLoop loop, HubOptions options) {
+        this.loop = loop;
+        this.options = Objects.requireNonNull(options, "options");
+        if (loop == null && options.announceLimit() != Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("an announce limit needs a loop to time summaries");
+        }
         rooms.put(Names.key(LOBBY), lobby);
+    }
+
+    /** @return the hub's settings */
+    public HubOptions options() {
+        return options;
     }
 
     /**
@@ -74,7 +111,12 @@ public final class ChatHub {
         lobby.add(client);
         output.send(Frame.notice("welcome " + name + " (room " + LOBBY
                 + "; /nick NAME to rename, /help for commands)"));
-        lobby.broadcastExcept(Frame.notice(name + " joined " + LOBBY), client);
+        if (isLarge(lobby)) {
+            lobby.joinedSinceSummary++;
+            summarizeLater(lobby);
+        } else {
+            lobby.broadcastExcept(Frame.notice(name + " joined " + LOBBY), client);
+        }
         LOG.log(Level.DEBUG, "{0} connected", client);
         return client;
     }
@@ -212,7 +254,7 @@ public final class ChatHub {
         } else if (command instanceof Command.Join join) {
             join(client, join.room());
         } else if (command instanceof Command.Rooms) {
-            client.output().send(Frame.notice("rooms: " + describeRooms()));
+            client.output().send(Frame.notice(describeRooms()));
         } else if (command instanceof Command.Who) {
             client.output().send(Frame.notice(describeMembers(client.room())));
         } else if (command instanceof Command.Msg msg) {
@@ -240,7 +282,12 @@ public final class ChatHub {
         byName.remove(Names.key(old));
         byName.put(Names.key(nick), client);
         client.rename(nick);
-        client.room().broadcast(Frame.notice(old + " is now known as " + nick));
+        Frame renamed = Frame.notice(old + " is now known as " + nick);
+        if (isLarge(client.room())) {
+            client.output().send(renamed);
+        } else {
+            client.room().broadcast(renamed);
+        }
     }
 
     private void join(Client client, String roomName) {
@@ -254,7 +301,14 @@ public final class ChatHub {
         leaveRoom(client, "moved to " + (existing != null ? existing.name() : roomName));
         Room to = rooms.computeIfAbsent(key, k -> new Room(roomName));
         to.add(client);
-        to.broadcast(Frame.notice(client.name() + " joined " + to.name()));
+        Frame joined = Frame.notice(client.name() + " joined " + to.name());
+        if (isLarge(to)) {
+            client.output().send(joined);
+            to.joinedSinceSummary++;
+            summarizeLater(to);
+        } else {
+            to.broadcast(joined);
+        }
     }
 
     private void privateMessage(Client client, String target, String text) {
@@ -280,35 +334,155 @@ public final class ChatHub {
     /** Takes the client out of its room, tells the room why (unless {@code why} is null). */
     private void leaveRoom(Client client, String why) {
         Room room = client.room();
+        boolean large = isLarge(room);
         room.remove(client);
         if (why != null) {
-            room.broadcast(Frame.notice(client.name() + " left (" + why + ")"));
+            if (large) {
+                room.leftSinceSummary++;
+                summarizeLater(room);
+            } else {
+                room.broadcast(Frame.notice(client.name() + " left (" + why + ")"));
+            }
         }
         if (room.isEmpty() && room != lobby) {
             rooms.remove(Names.key(room.name()));
+            room.cancelSummary();
         }
     }
 
-    private String describeRooms() {
-        List<Room> sorted = new ArrayList<>(rooms.values());
-        sorted.sort(Comparator.comparing(Room::name, String.CASE_INSENSITIVE_ORDER));
+    /** @return whether the room, as it is now, has more members than are announced one by one */
+    private boolean isLarge(Room room) {
+        return room.size() > options.announceLimit();
+    }
+
+    /** Makes sure a summary of the room's joins and leaves goes out within the interval. */
+    private void summarizeLater(Room room) {
+        if (room.summaryTimer == null) {
+            room.summaryTimer = loop.schedule(options.summaryInterval().toNanos(),
+                    TimeUnit.NANOSECONDS, () -> summarize(room));
+        }
+    }
+
+    private void summarize(Room room) {
+        room.summaryTimer = null;
+        int joined = room.joinedSinceSummary;
+        int left = room.leftSinceSummary;
+        room.joinedSinceSummary = 0;
+        room.leftSinceSummary = 0;
+        if ((joined == 0 && left == 0) || room.isEmpty()) {
+            return;
+        }
         StringBuilder sb = new StringBuilder();
-        for (Room r : sorted) {
-            if (sb.length() > 0) {
+        if (joined > 0) {
+            sb.append(String.format(Locale.ROOT, "%,d joined", joined));
+        }
+        if (left > 0) {
+            sb.append(sb.length() > 0 ? ", " : "").append(String.format(Locale.ROOT, "%,d left",
+                    left));
+        }
+        sb.append(' ').append(room.name())
+                .append(String.format(Locale.ROOT, " (%,d here)", room.size()));
+        room.broadcast(Frame.notice(sb.toString()));
+    }
+
+    /**
+     * {@code rooms: dev (2), lobby (5)}: every room by name, or, past {@link HubOptions#maxListed()}
+     * rooms, the largest ones and how many more there are; never longer than the reply bound.
+     */
+    private String describeRooms() {
+        Comparator<Room> byName = Comparator.comparing(Room::name, String.CASE_INSENSITIVE_ORDER);
+        List<Room> listed;
+        if (rooms.size() <= options.maxListed()) {
+            listed = new ArrayList<>(rooms.values());
+            listed.sort(byName);
+        } else {
+            listed = smallest(rooms.values(), options.maxListed(),
+                    Comparator.comparingInt(Room::size).reversed().thenComparing(byName));
+        }
+        List<String> entries = new ArrayList<>(listed.size());
+        for (Room r : listed) {
+            entries.add(r.name() + " (" + r.size() + ")");
+        }
+        return boundedList("rooms: ", entries, rooms.size());
+    }
+
+    /**
+     * {@code in lobby (3): alice, bob, carol}: the room's members by name, at most
+     * {@link HubOptions#maxListed()} of them (the first by name) and how many more there are.
+     */
+    private String describeMembers(Room room) {
+        List<Client> members = room.members();
+        Comparator<String> order = String.CASE_INSENSITIVE_ORDER;
+        List<String> names;
+        if (members.size() <= options.maxListed()) {
+            names = new ArrayList<>(members.size());
+            for (Client c : members) {
+                names.add(c.name());
+            }
+            names.sort(order);
+        } else {
+            List<String> all = new java.util.AbstractList<>() {
+                @Override
+                public String get(int i) {
+                    return members.get(i).name();
+                }
+
+                @Override
+                public int size() {
+                    return members.size();
+                }
+            };
+            names = smallest(all, options.maxListed(), order);
+        }
+        return boundedList("in " + room.name() + " (" + members.size() + "): ", names,
+                members.size());
+    }
+
+    /**
+     * The {@code k} smallest of {@code items} in {@code order}, sorted: one pass with a bounded
+     * heap, O(n log k), so that a {@code /who} in a room of 50,000 does not sort 50,000 names.
+     */
+    private static <T> List<T> smallest(Iterable<T> items, int k, Comparator<? super T> order) {
+        PriorityQueue<T> largestFirst = new PriorityQueue<>(k + 1, order.reversed());
+        for (T item : items) {
+            if (largestFirst.size() < k) {
+                largestFirst.add(item);
+            } else if (order.compare(item, largestFirst.peek()) < 0) {
+                largestFirst.poll();
+                largestFirst.add(item);
+            }
+        }
+        List<T> out = new ArrayList<>(largestFirst);
+        out.sort(order);
+        return out;
+    }
+
+    /**
+     * {@code HEADER a, b, c}, or {@code HEADER a, b, ... and N more} when {@code entries} holds
+     * fewer than {@code total} or the line would pass the reply bound (the text is ASCII: names
+     * and rooms are, and so are addresses).
+     */
+    private String boundedList(String header, List<String> entries, int total) {
+        int budget = options.maxReplyBytes() - 2; // "* " before the text
+        String most = ", ... and " + total + " more";
+        StringBuilder sb = new StringBuilder(header);
+        int listed = 0;
+        for (String e : entries) {
+            int room = budget - (listed + 1 < total ? most.length() : 0);
+            if (sb.length() + (listed > 0 ? 2 : 0) + e.length() > room) {
+                break;
+            }
+            if (listed > 0) {
                 sb.append(", ");
             }
-            sb.append(r.name()).append(" (").append(r.size()).append(')');
+            sb.append(e);
+            listed++;
+        }
+        if (listed < total) {
+            sb.append(listed > 0 ? ", ... and " : "... and ").append(total - listed)
+                    .append(" more");
         }
         return sb.toString();
-    }
-
-    private static String describeMembers(Room room) {
-        List<String> names = new ArrayList<>(room.size());
-        for (Client c : room.members()) {
-            names.add(c.name());
-        }
-        names.sort(String.CASE_INSENSITIVE_ORDER);
-        return "in " + room.name() + " (" + names.size() + "): " + String.join(", ", names);
     }
 
     @Override

@@ -2,6 +2,7 @@ package org.chatloop.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.chatloop.loop.LoopTimer;
 
 /**
  * A room and its members, in an array list with O(1) removal (the last member takes the leaving
@@ -10,6 +11,11 @@ import java.util.List;
 final class Room {
     private final String name;
     private final ArrayList<Client> members = new ArrayList<>();
+    /** Joins and leaves not yet announced (rooms past the hub's announce limit). */
+    int joinedSinceSummary;
+    int leftSinceSummary;
+    /** The pending summary, or null. */
+    LoopTimer summaryTimer;
 
     Room(String name) {
         this.name = name;
@@ -59,6 +65,15 @@ final class Room {
                 c.output().send(frame);
             }
         }
+    }
+
+    void cancelSummary() {
+        if (summaryTimer != null) {
+            summaryTimer.cancel();
+            summaryTimer = null;
+        }
+        joinedSinceSummary = 0;
+        leftSinceSummary = 0;
     }
 
     List<Client> members() {

@@ -7,6 +7,8 @@ import java.util.List;
 final class RecordingOutput implements ClientOutput {
     final List<Frame> frames = new ArrayList<>();
     int closeCount;
+    /** The client this output belongs to, where a test keeps it here. */
+    Client client;
 
     @Override
     public void send(Frame frame) {

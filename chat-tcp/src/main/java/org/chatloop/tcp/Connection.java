@@ -29,6 +29,15 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private static final int READS_PER_EVENT = 16;
     private static final int READ_BUDGET_BYTES = 64 * 1024;
     static final long WRITE_BUDGET_BYTES = 128 * 1024;
+    /**
+     * How long a partial line from a client that has never sent a newline may stay idle before it
+     * counts as a line: 150 ms. Such a client (the original tutorial's) writes each typed line with
+     * one {@code send()}, which arrives as one segment, or as a few within one round trip; the
+     * next line is typed seconds later. 150 ms is longer than a segment split over loopback or a
+     * LAN (a newline client whose first line arrives in two segments 25 ms apart still sends one
+     * line), and short enough that a chat user does not notice the wait.
+     */
+    static final long UNFRAMED_LINE_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(150);
 
     private enum State { OPEN, CLOSING, CLOSED }
 
@@ -46,6 +55,8 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private long congestedSince;
     private boolean readPaused;
     private LoopTimer closeDeadline;
+    private LoopTimer unframedIdle;
+    private long unframedBytesAt;
 
     Connection(TcpChatServer server, SocketChannel channel) {
         this.server = server;
@@ -111,10 +122,40 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             }
             total += n;
             decoder.feed(buf.array(), buf.arrayOffset(), n, this);
+            if (state == State.OPEN && decoder.holdsUnframedLine()) {
+                awaitUnframedPause();
+            }
             if (state != State.OPEN || server.roomIsCongested(this)) {
                 return;
             }
         }
+    }
+
+    /**
+     * An unframed client sent part of a line: once it has been quiet for
+     * {@link #UNFRAMED_LINE_IDLE_NANOS}, what it sent is a line. One timer at a time, re-armed
+     * for the rest of the wait when more bytes came meanwhile.
+     */
+    private void awaitUnframedPause() {
+        unframedBytesAt = server.loop().nanoTime();
+        if (unframedIdle == null) {
+            unframedIdle = server.loop().schedule(UNFRAMED_LINE_IDLE_NANOS, TimeUnit.NANOSECONDS,
+                    this::onUnframedIdle);
+        }
+    }
+
+    private void onUnframedIdle() {
+        unframedIdle = null;
+        if (state != State.OPEN || !decoder.holdsUnframedLine()) {
+            return;
+        }
+        long quiet = server.loop().nanoTime() - unframedBytesAt;
+        if (quiet < UNFRAMED_LINE_IDLE_NANOS) {
+            unframedIdle = server.loop().schedule(UNFRAMED_LINE_IDLE_NANOS - quiet,
+                    TimeUnit.NANOSECONDS, this::onUnframedIdle);
+            return;
+        }
+        decoder.flushUnframed(this);
     }
 
     @Override
@@ -274,6 +315,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         state = State.CLOSED;
         if (closeDeadline != null) {
             closeDeadline.cancel();
+        }
+        if (unframedIdle != null) {
+            unframedIdle.cancel();
+            unframedIdle = null;
         }
         key.cancel();
         try {

@@ -16,6 +16,13 @@ import java.util.Arrays;
  * allocated on first need and is at most {@code maxLineBytes + 1} long. Since lines are cut only at
  * {@code \n}, a multi-byte UTF-8 character split across reads arrives whole.
  *
+ * <p><b>Unframed clients.</b> Some clients never send a newline (the original Python tutorial's
+ * TCP client sends each typed line with one {@code send()} and no terminator). Until the first
+ * {@code \n} arrives the stream is <em>unframed</em>: the connection calls {@link #flushUnframed}
+ * when a partial line has stayed idle for a short while, and the partial becomes one line. The
+ * first {@code \n} makes the stream framed for good; from then on only a newline ends a line,
+ * however long the sender pauses.
+ *
  * <p>Not thread safe: one decoder per connection, used by its loop thread.
  */
 final class LineDecoder {
@@ -33,6 +40,7 @@ final class LineDecoder {
     private byte[] partial;
     private int partialLen;
     private boolean discarding;
+    private boolean framed;
 
     /** @param maxLineBytes the longest line, in bytes before the terminator */
     LineDecoder(int maxLineBytes) {
@@ -57,6 +65,7 @@ final class LineDecoder {
                 keep(buf, start, end - start, sink);
                 return;
             }
+            framed = true;
             if (discarding) {
                 discarding = false;
             } else if (partialLen > 0) {
@@ -83,6 +92,34 @@ final class LineDecoder {
     void finish(Sink sink) {
         if (!discarding && partialLen > 0) {
             emit(partial, 0, partialLen, sink);
+        }
+        partialLen = 0;
+        discarding = false;
+    }
+
+    /** @return whether a {@code \n} has been seen: then only newlines end lines */
+    boolean isFramed() {
+        return framed;
+    }
+
+    /** @return whether the stream is unframed and bytes of an unfinished line wait */
+    boolean holdsUnframedLine() {
+        return !framed && (partialLen > 0 || discarding);
+    }
+
+    /**
+     * The sender of an unframed stream paused: what it sent since the last line is one line (a
+     * line that passed the limit was reported already and ends here). Does nothing once the
+     * stream is framed.
+     */
+    void flushUnframed(Sink sink) {
+        if (framed) {
+            return;
+        }
+        if (!discarding && partialLen > 0) {
+            int n = partialLen;
+            partialLen = 0;
+            emit(partial, 0, n, sink);
         }
         partialLen = 0;
         discarding = false;
@@ -163,6 +200,6 @@ final class LineDecoder {
     @Override
     public String toString() {
         return "LineDecoder[max=" + maxLineBytes + ", buffered=" + partialLen
-                + (discarding ? ", discarding" : "") + "]";
+                + (discarding ? ", discarding" : "") + (framed ? "" : ", unframed") + "]";
     }
 }

@@ -13,6 +13,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.chatloop.core.Addresses;
+import org.chatloop.core.HubOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,6 +66,30 @@ public final class Main implements Runnable {
         }
     }
 
+    /**
+     * @return the address, resolved
+     * @throws ParameterException (exit 2) naming {@code --host} if the host cannot be resolved
+     */
+    static InetSocketAddress resolve(CommandSpec spec, String host, int port) {
+        InetSocketAddress address = host.isBlank() ? null : new InetSocketAddress(host, port);
+        if (address == null || address.isUnresolved()) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--host': cannot resolve '" + host + "'");
+        }
+        return address;
+    }
+
+    /** @return {@code "address already in use"} and the like, for a one-line message */
+    static String describe(IOException e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        int paren = m.indexOf(" (");
+        m = paren > 0 && m.endsWith(")") ? m.substring(0, paren) : m; // "...(Bind failed)"
+        return m.substring(0, 1).toLowerCase(java.util.Locale.ROOT) + m.substring(1);
+    }
+
     static void requirePositive(CommandSpec spec, String option, long value) {
         if (value < 1) {
             throw new ParameterException(spec.commandLine(),
@@ -97,6 +123,10 @@ public final class Main implements Runnable {
                 + "congested (a quarter of --max-pending-bytes behind) before it is dropped "
                 + "(default: ${DEFAULT-VALUE})")
         int slowConsumerTimeout = 5;
+        @Option(names = "--announce-limit", description = "largest room whose joins and leaves "
+                + "are announced one by one; larger rooms get a summary every few seconds "
+                + "(default: ${DEFAULT-VALUE})")
+        int announceLimit = HubOptions.defaults().announceLimit();
 
         @Override
         public Integer call() throws IOException, InterruptedException {
@@ -106,14 +136,26 @@ public final class Main implements Runnable {
             requirePositive(spec, "--max-clients", maxClients);
             requirePositive(spec, "--max-pending-bytes", maxPendingBytes);
             requirePositive(spec, "--slow-consumer-timeout", slowConsumerTimeout);
+            if (announceLimit < 0) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for option "
+                        + "'--announce-limit': " + announceLimit + " must not be negative");
+            }
+            InetSocketAddress bind = resolve(spec, host, port);
             TcpServerOptions options = TcpServerOptions.defaults().withHost(host).withPort(port)
                     .withBacklog(backlog).withMaxLineBytes(maxLineBytes).withMaxClients(maxClients)
                     .withMaxPendingBytes(maxPendingBytes)
                     .withSlowConsumerTimeout(Duration.ofSeconds(slowConsumerTimeout));
-            TcpChatServer server = TcpChatServer.start(options);
+            TcpChatServer server;
+            try {
+                server = TcpChatServer.start(options,
+                        HubOptions.defaults().withAnnounceLimit(announceLimit));
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("chat-tcp server: cannot bind "
+                        + Addresses.format(bind) + ": " + describe(e));
+                return 1;
+            }
             PrintWriter out = spec.commandLine().getOut();
-            out.println("listening on " + server.localAddress().getAddress().getHostAddress()
-                    + ":" + server.port() + " (tcp)");
+            out.println("listening on " + Addresses.format(server.localAddress()) + " (tcp)");
             out.flush();
             CountDownLatch forever = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -142,9 +184,17 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws IOException, InterruptedException {
             requirePort(spec, port);
+            InetSocketAddress server = resolve(spec, host, port);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-            TcpChatClient client = TcpChatClient.connect(new InetSocketAddress(host, port),
-                    TcpChatClient.Listener.ofStrings(out::println));
+            TcpChatClient client;
+            try {
+                client = TcpChatClient.connect(server,
+                        TcpChatClient.Listener.ofStrings(out::println));
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("chat-tcp client: cannot connect to "
+                        + Addresses.format(server) + ": " + describe(e));
+                return 1;
+            }
             Thread stdin = new Thread(() -> pump(client), "chat-tcp-stdin");
             stdin.setDaemon(true);
             stdin.start();

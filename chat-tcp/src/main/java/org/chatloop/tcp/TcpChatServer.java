@@ -19,8 +19,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.chatloop.core.Addresses;
 import org.chatloop.core.ChatHub;
 import org.chatloop.core.Frame;
+import org.chatloop.core.HubOptions;
 import org.chatloop.core.LeaveReason;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.loop.IoHandler;
@@ -122,11 +124,29 @@ public final class TcpChatServer implements AutoCloseable {
      * @throws IOException if the address cannot be bound
      */
     public static TcpChatServer start(TcpServerOptions options) throws IOException {
+        return start(options, HubOptions.defaults());
+    }
+
+    /**
+     * Binds a server with its own loop thread and its own hub, made with {@code hubOptions} (its
+     * reply bound lowered to {@link TcpServerOptions#maxLineBytes()}, so that no reply line is
+     * longer than the lines the server accepts), and starts serving.
+     *
+     * @param options the settings
+     * @param hubOptions the hub's settings (announce limit, list bounds)
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions)
+            throws IOException {
         Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(hubOptions, "hubOptions");
         EventLoop loop = new EventLoop();
         TcpChatServer server;
         try {
-            server = new TcpChatServer(loop, new ChatHub(), options, true);
+            HubOptions bounded = hubOptions.withMaxReplyBytes(
+                    Math.min(hubOptions.maxReplyBytes(), options.maxLineBytes()));
+            server = new TcpChatServer(loop, new ChatHub(loop, bounded), options, true);
         } catch (IOException | RuntimeException e) {
             loop.close();
             throw e;
@@ -452,8 +472,7 @@ public final class TcpChatServer implements AutoCloseable {
     }
 
     private static String address(InetSocketAddress a) {
-        String host = a.getAddress().getHostAddress();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        return Addresses.format(a);
     }
 
     private void beginShutdown() {

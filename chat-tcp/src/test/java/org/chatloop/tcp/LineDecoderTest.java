@@ -264,4 +264,60 @@ class LineDecoderTest {
             assertEquals(expected, LineDecoder.indexOf(b, from, b.length), "round " + round);
         }
     }
+
+    // ---- unframed streams (clients that never send a newline) ----
+
+    @Test
+    void shouldTurnAnUnframedPartialIntoALineWhenFlushed() {
+        LineDecoder d = new LineDecoder(64);
+        Recorder r = new Recorder();
+        d.feed(b("hel"), 0, 3, r);
+        d.feed(b("lo"), 0, 2, r);
+        assertTrue(d.holdsUnframedLine());
+
+        d.flushUnframed(r);
+        d.feed(b("/quit"), 0, 5, r);
+        d.flushUnframed(r);
+
+        assertEquals(List.of("hello", "/quit"), r.events);
+        assertTrue(!d.holdsUnframedLine() && !d.isFramed());
+    }
+
+    @Test
+    void shouldStayFramedForGoodAfterTheFirstNewline() {
+        LineDecoder d = new LineDecoder(64);
+        Recorder r = new Recorder();
+        d.feed(b("hel"), 0, 3, r);
+        d.feed(b("lo\npar"), 0, 6, r);
+        assertTrue(d.isFramed());
+        assertTrue(!d.holdsUnframedLine());
+
+        d.flushUnframed(r); // a pause mid-line: ignored once framed
+        d.feed(b("tial\n"), 0, 5, r);
+
+        assertEquals(List.of("hello", "partial"), r.events);
+    }
+
+    @Test
+    void shouldEndAnOverLongUnframedLineAtThePause() {
+        LineDecoder d = new LineDecoder(4);
+        Recorder r = new Recorder();
+        d.feed(b("toolongline"), 0, 11, r);
+        assertTrue(d.holdsUnframedLine(), "discarding counts as holding");
+        d.flushUnframed(r);
+        d.feed(b("ok"), 0, 2, r);
+        d.flushUnframed(r);
+
+        assertEquals(List.of("TOO_LONG", "ok"), r.events);
+    }
+
+    @Test
+    void shouldIgnoreAFlushWithNothingHeld() {
+        LineDecoder d = new LineDecoder(8);
+        Recorder r = new Recorder();
+
+        d.flushUnframed(r);
+
+        assertEquals(List.of(), r.events);
+    }
 }

@@ -102,4 +102,59 @@ class MainTest {
             }
         }
     }
+
+    @Test
+    void shouldSayTheHostCannotBeResolvedAndExitTwo() {
+        // An invalid IPv6 literal fails inside the JDK, without a DNS query leaving the machine.
+        assertEquals(2, run("server", "--host", "[not-an-address]"));
+        String msg = err.toString(StandardCharsets.UTF_8);
+        assertTrue(msg.contains("--host") && msg.contains("cannot resolve '[not-an-address]'"),
+                msg);
+        assertFalse(msg.contains("null") || msg.contains("Exception"), msg);
+    }
+
+    @Test
+    void shouldNameTheAddressAndPortWhenThePortIsTaken() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            assertEquals(1, run("server", "--port", String.valueOf(taken.getLocalPort())));
+            String msg = err.toString(StandardCharsets.UTF_8);
+            assertEquals("chat-tcp server: cannot bind 127.0.0.1:" + taken.getLocalPort()
+                    + ": address already in use", msg.strip());
+        }
+    }
+
+    @Test
+    void shouldSayTheClientCannotConnectNamingTheAddress() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            closedPort = s.getLocalPort();
+        }
+        assertEquals(1, run("client", "--port", String.valueOf(closedPort)));
+        String msg = err.toString(StandardCharsets.UTF_8);
+        assertEquals("chat-tcp client: cannot connect to 127.0.0.1:" + closedPort
+                + ": connection refused", msg.strip());
+    }
+
+    @Test
+    void shouldPrintAnIpv6AddressInBrackets() throws Exception {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.bind(new java.net.InetSocketAddress("::1", 0));
+        } catch (java.io.IOException e) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "no IPv6 loopback here: " + e);
+        }
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "server", "--host", "::1", "--port", "0")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            String first = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine();
+            assertTrue(String.valueOf(first).matches("listening on \\[::1\\]:\\d+ \\(tcp\\)"),
+                    "first line: " + first);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import org.chatloop.core.HubOptions;
 import org.chatloop.loop.EventLoop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -198,8 +199,10 @@ class TcpFaultTest {
     void shouldDeliverAFloodInOrderToAHundredReadersAndDropOnlyTheOneThatStopsReading()
             throws Exception {
         server.stop();
+        // Every leave announced by name, also in this room of 102: the test checks who was dropped.
         server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
-                .withSlowConsumerTimeout(Duration.ofSeconds(1)));
+                .withSlowConsumerTimeout(Duration.ofSeconds(1)),
+                HubOptions.defaults().withAnnounceLimit(Integer.MAX_VALUE));
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", server.port());
         int readers = 100;
         int messages = 50_000;

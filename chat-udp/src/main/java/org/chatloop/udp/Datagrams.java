@@ -1,7 +1,7 @@
 package org.chatloop.udp;
 
-import java.net.Inet6Address;
 import java.net.InetSocketAddress;
+import org.chatloop.core.Addresses;
 
 /**
  * The datagram side of the wire protocol, pure and stateless: one datagram is one message, with
@@ -44,11 +44,6 @@ final class Datagrams {
 
     /** @return {@code ip:port}, or {@code [ip6]:port}: how the hub names a client at first */
     static String addressText(InetSocketAddress address) {
-        String ip = address.getAddress() == null ? address.getHostString()
-                : address.getAddress().getHostAddress();
-        if (address.getAddress() instanceof Inet6Address) {
-            ip = "[" + ip + "]";
-        }
-        return ip + ":" + address.getPort();
+        return Addresses.format(address);
     }
 }

@@ -13,6 +13,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.chatloop.core.Addresses;
+import org.chatloop.core.HubOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -114,6 +116,15 @@ public final class Main {
         }
     }
 
+    /** @return {@code "address already in use"} and the like, for a one-line message */
+    static String describe(IOException e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        return m.substring(0, 1).toLowerCase(java.util.Locale.ROOT) + m.substring(1);
+    }
+
     static InetSocketAddress resolve(CommandSpec spec, String host, int port) {
         InetSocketAddress address = new InetSocketAddress(host, port);
         if (host.isBlank() || address.isUnresolved()) {
@@ -153,6 +164,9 @@ public final class Main {
         @Option(names = "--max-queued-datagrams", paramLabel = "N", description = "Datagrams that may wait for the socket; more are dropped (default: ${DEFAULT-VALUE}).")
         int maxQueuedDatagrams = UdpServerOptions.defaults().maxQueuedDatagrams();
 
+        @Option(names = "--announce-limit", paramLabel = "N", description = "Largest room whose joins and leaves are announced one by one; larger rooms get a summary every few seconds (default: ${DEFAULT-VALUE}).")
+        int announceLimit = HubOptions.defaults().announceLimit();
+
         private final Consumer<Runnable> onTermination;
 
         ServerCommand(Consumer<Runnable> onTermination) {
@@ -168,22 +182,23 @@ public final class Main {
             requireRange(spec, "--heartbeat-timeout", heartbeatTimeout, 1, 365L * 24 * 3600);
             requireRange(spec, "--max-queued-datagrams", maxQueuedDatagrams, 1,
                     Integer.MAX_VALUE);
-            resolve(spec, host, port);
+            requireRange(spec, "--announce-limit", announceLimit, 0, Integer.MAX_VALUE);
+            InetSocketAddress bind = resolve(spec, host, port);
             UdpServerOptions options = new UdpServerOptions(host, port, maxMessageBytes,
                     maxClients, Duration.ofSeconds(heartbeatTimeout), maxQueuedDatagrams);
             PrintWriter out = spec.commandLine().getOut();
             UdpChatServer server;
             try {
-                server = UdpChatServer.start(options);
+                server = UdpChatServer.start(options,
+                        HubOptions.defaults().withAnnounceLimit(announceLimit));
             } catch (IOException e) {
-                spec.commandLine().getErr().println("chat-udp server: cannot bind " + host + ":"
-                        + port + ": " + e.getMessage());
+                spec.commandLine().getErr().println("chat-udp server: cannot bind "
+                        + Addresses.format(bind) + ": " + describe(e));
                 return EXIT_FAILED;
             }
             onTermination.accept(server::stop);
             InetSocketAddress bound = server.localAddress();
-            out.println("listening on " + bound.getAddress().getHostAddress() + ":"
-                    + bound.getPort() + " (udp)");
+            out.println("listening on " + Addresses.format(bound) + " (udp)");
             out.flush();
             while (!server.awaitStopped(1, TimeUnit.HOURS)) {
                 // serve until stopped
@@ -208,6 +223,9 @@ public final class Main {
         @Option(names = "--heartbeat-interval", paramLabel = "SECONDS", description = "Seconds between #ping# heartbeats (default: ${DEFAULT-VALUE}).")
         long heartbeatInterval = 5;
 
+        @Option(names = "--answer-timeout", paramLabel = "SECONDS", description = "Seconds to wait for the server's first answer before giving up with exit code 1 (default: ${DEFAULT-VALUE}).")
+        long answerTimeout = 5;
+
         private final InputStream stdin;
 
         ClientCommand(InputStream stdin) {
@@ -218,6 +236,7 @@ public final class Main {
         public Integer call() throws IOException, InterruptedException {
             requireRange(spec, "--port", port, 1, 65535);
             requireRange(spec, "--heartbeat-interval", heartbeatInterval, 1, 365L * 24 * 3600);
+            requireRange(spec, "--answer-timeout", answerTimeout, 1, 365L * 24 * 3600);
             InetSocketAddress server = resolve(spec, host, port);
             PrintWriter out = spec.commandLine().getOut();
             CountDownLatch bye = new CountDownLatch(1);
@@ -230,13 +249,35 @@ public final class Main {
             };
             try (UdpChatClient client = UdpChatClient.connect(server,
                     Duration.ofSeconds(heartbeatInterval), print)) {
-                // stdin is read here, on its own thread; send() hands each line to the loop.
-                BufferedReader reader = new BufferedReader(
-                        new InputStreamReader(stdin, StandardCharsets.UTF_8));
-                String line;
-                while ((line = reader.readLine()) != null && !line.strip().equals("/quit")) {
-                    client.send(line);
+                // stdin is read on a thread of its own, so that a server that never answers can
+                // end the client while a line is being waited for; send() hands each line to the
+                // loop.
+                CountDownLatch inputDone = new CountDownLatch(1);
+                Thread pump = new Thread(() -> {
+                    try {
+                        BufferedReader reader = new BufferedReader(
+                                new InputStreamReader(stdin, StandardCharsets.UTF_8));
+                        String line;
+                        while ((line = reader.readLine()) != null
+                                && !line.strip().equals("/quit")) {
+                            client.send(line);
+                        }
+                    } catch (IOException e) {
+                        // end of input
+                    } finally {
+                        inputDone.countDown();
+                    }
+                }, "chat-udp-stdin");
+                pump.setDaemon(true);
+                pump.start();
+                if (!client.awaitAnswer(Duration.ofSeconds(answerTimeout))) {
+                    spec.commandLine().getErr().println("chat-udp client: the server at "
+                            + Addresses.format(server) + " did not answer"
+                            + (client.serverUnreachable() ? " (port unreachable)"
+                            : " within " + answerTimeout + " s") + "; is it running?");
+                    return EXIT_FAILED;
                 }
+                inputDone.await();
                 // /quit, or the end of input: leave at once rather than time out.
                 client.send("/quit");
                 bye.await(BYE_WAIT_MILLIS, TimeUnit.MILLISECONDS);

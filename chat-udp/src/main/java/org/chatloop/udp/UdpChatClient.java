@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -56,6 +57,9 @@ public final class UdpChatClient implements AutoCloseable {
     private final byte[] inBytes = new byte[UdpServerOptions.MAX_DATAGRAM_BYTES + 1];
     private final LoopTimer heartbeat;
     private final Thread thread;
+    private final CountDownLatch answeredOrUnreachable = new CountDownLatch(1);
+    private volatile boolean answered;
+    private volatile boolean unreachable;
 
     private UdpChatClient(InetSocketAddress server, Duration heartbeatInterval,
                           Consumer<String> onLine, BlockingQueue<String> lines) throws IOException {
@@ -195,7 +199,7 @@ public final class UdpChatClient implements AutoCloseable {
             try {
                 size = channel.read(in);
             } catch (PortUnreachableException e) {
-                LOG.log(Level.DEBUG, "server {0} unreachable", server);
+                portUnreachable();
                 continue;
             } catch (ClosedChannelException e) {
                 return;
@@ -205,6 +209,10 @@ public final class UdpChatClient implements AutoCloseable {
             }
             if (size <= 0) {
                 return;
+            }
+            if (!answered) {
+                answered = true;
+                answeredOrUnreachable.countDown();
             }
             in.flip();
             in.get(inBytes, 0, size);
@@ -235,10 +243,52 @@ public final class UdpChatClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The host said no process listens on the server's port (ICMP port unreachable, reported on
+     * the next receive or send of the connected socket). Noted once, quietly: the caller decides
+     * what to tell the user ({@link #serverUnreachable()}); the heartbeat keeps trying, in case
+     * the server is starting.
+     */
+    private void portUnreachable() {
+        if (!unreachable) {
+            LOG.log(Level.DEBUG, "server {0} unreachable", server);
+        }
+        unreachable = true;
+        answeredOrUnreachable.countDown();
+    }
+
+    /**
+     * Waits until the server has sent anything (its {@code * welcome} to the first
+     * {@code #ping#}), the host reports that nothing listens on its port, or the time is up.
+     *
+     * @param timeout how long to wait at most
+     * @return whether the server has answered
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public boolean awaitAnswer(Duration timeout) throws InterruptedException {
+        answeredOrUnreachable.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return answered;
+    }
+
+    /**
+     * @return whether the host reported, since the client started, that nothing listens on the
+     *         server's port (ICMP port unreachable; loopback and most LANs report it)
+     */
+    public boolean serverUnreachable() {
+        return unreachable;
+    }
+
     private final class ChannelWire implements DatagramSender.Wire {
         @Override
         public int send(ByteBuffer datagram, SocketAddress target) throws IOException {
-            return channel.write(datagram);
+            try {
+                return channel.write(datagram);
+            } catch (PortUnreachableException e) {
+                // An earlier datagram's ICMP answer, reported here: not this datagram's failure.
+                portUnreachable();
+                datagram.position(datagram.limit());
+                return 1;
+            }
         }
 
         @Override

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.chatloop.core.ChatHub;
 import org.chatloop.core.Frame;
+import org.chatloop.core.HubOptions;
 import org.chatloop.core.LeaveReason;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.loop.IoHandler;
@@ -129,15 +130,38 @@ public final class UdpChatServer implements AutoCloseable {
      * @throws IOException if the address cannot be bound
      */
     public static UdpChatServer start(UdpServerOptions options) throws IOException {
-        return start(options, UnaryOperator.identity());
+        return start(options, HubOptions.defaults());
+    }
+
+    /**
+     * Binds a server on a new loop thread with a new hub of its own, made with {@code hubOptions}
+     * (its reply bound lowered to {@link UdpServerOptions#maxMessageBytes()}, so that no reply is
+     * longer than the datagrams the server accepts).
+     *
+     * @param options where to bind, and limits
+     * @param hubOptions the hub's settings (announce limit, list bounds)
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static UdpChatServer start(UdpServerOptions options, HubOptions hubOptions)
+            throws IOException {
+        return start(options, hubOptions, UnaryOperator.identity());
     }
 
     static UdpChatServer start(UdpServerOptions options, UnaryOperator<DatagramSender.Wire> wires)
             throws IOException {
+        return start(options, HubOptions.defaults(), wires);
+    }
+
+    static UdpChatServer start(UdpServerOptions options, HubOptions hubOptions,
+                               UnaryOperator<DatagramSender.Wire> wires) throws IOException {
+        Objects.requireNonNull(hubOptions, "hubOptions");
         EventLoop loop = new EventLoop();
         UdpChatServer server;
         try {
-            server = bind(loop, new ChatHub(), options, true, wires);
+            HubOptions bounded = hubOptions.withMaxReplyBytes(
+                    Math.min(hubOptions.maxReplyBytes(), options.maxMessageBytes()));
+            server = bind(loop, new ChatHub(loop, bounded), options, true, wires);
         } catch (IOException | RuntimeException e) {
             loop.close();
             throw e;

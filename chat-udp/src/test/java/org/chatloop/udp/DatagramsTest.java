@@ -48,7 +48,7 @@ class DatagramsTest {
     void shouldNameAddressesAsIpColonPort() throws Exception {
         assertEquals("127.0.0.1:9001",
                 Datagrams.addressText(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 9001)));
-        assertEquals("[0:0:0:0:0:0:0:1]:5",
+        assertEquals("[::1]:5",
                 Datagrams.addressText(new InetSocketAddress(InetAddress.getByName("::1"), 5)));
     }
 }

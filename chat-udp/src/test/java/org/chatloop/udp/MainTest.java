@@ -234,4 +234,33 @@ class MainTest {
             p.destroyForcibly();
         }
     }
+
+    @Test
+    void shouldSayInOneLineThatNoServerAnsweredAndExitOne() throws Exception {
+        int closedPort;
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            closedPort = s.getLocalPort();
+        }
+        try (PipedOutputStream keyboard = new PipedOutputStream()) {
+            PipedInputStream stdin = new PipedInputStream(keyboard); // stays open: a user typing
+            Main main = new Main(stdin, r -> fail("the client installs no hook"));
+            Capture out = new Capture();
+            Capture err = new Capture();
+            CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> main.execute(
+                    new String[] {"client", "--port", String.valueOf(closedPort),
+                        "--answer-timeout", "3"}, out.stream(), err.stream()));
+            assertEquals(1, code.get(10, TimeUnit.SECONDS));
+            assertEquals("chat-udp client: the server at 127.0.0.1:" + closedPort
+                    + " did not answer (port unreachable); is it running?", err.text().strip());
+            assertEquals("", out.text());
+        }
+    }
+
+    @Test
+    void shouldNameTheAddressWhenTheHostCannotBeResolved() {
+        Result r = run("server", "--host", "[not-an-address]"); // fails in the JDK, no DNS query
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("cannot resolve '[not-an-address]'"), r.err());
+    }
 }
