@@ -50,7 +50,7 @@ public final class ChatHub {
     private static final Logger LOG = System.getLogger(ChatHub.class.getName());
     private static final Frame BYE = Frame.notice("bye");
 
-    private final Map<Long, Client> byId = new HashMap<>();
+    /** Every connected client by its name's key: each has a unique name, so this is the registry. */
     private final Map<String, Client> byName = new HashMap<>();
     private final Map<String, Room> rooms = new HashMap<>();
     private final Room lobby = new Room(LOBBY);
@@ -106,7 +106,6 @@ public final class ChatHub {
             name = address + "~" + id;
         }
         Client client = new Client(id, address, name, output);
-        byId.put(id, client);
         byName.put(Names.key(name), client);
         lobby.add(client);
         output.send(Frame.notice("welcome " + name + " (room " + LOBBY
@@ -200,14 +199,14 @@ public final class ChatHub {
      * @param frame the frame
      */
     public void broadcastAll(Frame frame) {
-        for (Client c : byId.values()) {
+        for (Client c : byName.values()) {
             c.output().send(frame);
         }
     }
 
     /** @return how many clients are connected */
     public int clientCount() {
-        return byId.size();
+        return byName.size();
     }
 
     /**
@@ -229,7 +228,7 @@ public final class ChatHub {
 
     /** @return a snapshot of the clients connected now */
     public List<Client> clients() {
-        return List.copyOf(byId.values());
+        return List.copyOf(byName.values());
     }
 
     private void say(Client client, byte[] text, int off, int len) {
@@ -325,7 +324,6 @@ public final class ChatHub {
 
     private void remove(Client client, LeaveReason reason) {
         client.markDisconnected();
-        byId.remove(client.id());
         byName.remove(Names.key(client.name()));
         leaveRoom(client, reason == LeaveReason.SHUTDOWN ? null : reason.text());
         LOG.log(Level.DEBUG, "{0} left ({1})", client, reason.text());
@@ -487,6 +485,6 @@ public final class ChatHub {
 
     @Override
     public String toString() {
-        return "ChatHub[clients=" + byId.size() + ", rooms=" + rooms.size() + "]";
+        return "ChatHub[clients=" + byName.size() + ", rooms=" + rooms.size() + "]";
     }
 }

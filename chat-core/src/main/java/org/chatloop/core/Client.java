@@ -57,12 +57,20 @@ public final class Client {
 
     void rename(String newName) {
         name = newName;
-        messagePrefix = ("<" + newName + "> ").getBytes(StandardCharsets.UTF_8);
+        messagePrefix = null;
     }
 
-    /** @return {@code "<NAME> "} in UTF-8: shared, do not change */
+    /**
+     * @return {@code "<NAME> "} in UTF-8, made when the client first speaks under its name (an
+     *         idle client keeps none): shared, do not change
+     */
     byte[] messagePrefix() {
-        return messagePrefix;
+        byte[] p = messagePrefix;
+        if (p == null) {
+            p = ("<" + name + "> ").getBytes(StandardCharsets.UTF_8);
+            messagePrefix = p;
+        }
+        return p;
     }
 
     Room room() {

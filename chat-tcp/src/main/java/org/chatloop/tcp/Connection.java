@@ -39,28 +39,37 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
      */
     static final long UNFRAMED_LINE_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(150);
 
-    private enum State { OPEN, CLOSING, CLOSED }
+    /** The states, as bytes rather than an enum reference: an idle connection's size counts. */
+    private static final class State {
+        static final byte OPEN = 0;
+        static final byte CLOSING = 1;
+        static final byte CLOSED = 2;
+        private static final String[] NAMES = {"OPEN", "CLOSING", "CLOSED"};
+    }
 
     private final TcpChatServer server;
-    private final SocketChannel channel;
     private final LineDecoder decoder;
     private final OutboundQueue out;
     private SelectionKey key;
     private Client client;
-    private State state = State.OPEN;
+    private byte state = State.OPEN;
     private boolean dirty;
     private boolean writeInterest;
     private boolean tooSlow;
     private boolean congested;
     private long congestedSince;
     private boolean readPaused;
-    private LoopTimer closeDeadline;
-    private LoopTimer unframedIdle;
-    private long unframedBytesAt;
+    /**
+     * The one timer a connection needs at a time: while {@code OPEN}, the pause that ends an
+     * unframed client's line; while {@code CLOSING}, the flush deadline. One field, not two: an
+     * idle connection's size counts (see {@code IdleMemoryProbe}).
+     */
+    private LoopTimer timer;
+    private int slot = -1;
 
     Connection(TcpChatServer server, SocketChannel channel) {
         this.server = server;
-        this.channel = channel;
+        assert channel != null; // reached through the key: see channel()
         this.decoder = new LineDecoder(server.options().maxLineBytes());
         this.out = new OutboundQueue(server.pool());
     }
@@ -72,6 +81,19 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     Client client() {
         return client;
+    }
+
+    private SocketChannel channel() {
+        return (SocketChannel) key.channel();
+    }
+
+    /** @return the connection's index in the server's list of open connections, or -1 */
+    int slot() {
+        return slot;
+    }
+
+    void slot(int index) {
+        slot = index;
     }
 
     boolean isClosed() {
@@ -111,7 +133,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         int total = 0;
         for (int i = 0; i < READS_PER_EVENT && total < READ_BUDGET_BYTES; i++) {
             buf.clear();
-            int n = channel.read(buf);
+            int n = channel().read(buf);
             if (n < 0) {
                 decoder.finish(this);
                 closeGracefully(LeaveReason.DISCONNECTED);
@@ -133,29 +155,22 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     /**
      * An unframed client sent part of a line: once it has been quiet for
-     * {@link #UNFRAMED_LINE_IDLE_NANOS}, what it sent is a line. One timer at a time, re-armed
-     * for the rest of the wait when more bytes came meanwhile.
+     * {@link #UNFRAMED_LINE_IDLE_NANOS}, what it sent is a line. Each read re-arms the one timer
+     * (only clients that have never sent a newline pay for it).
      */
     private void awaitUnframedPause() {
-        unframedBytesAt = server.loop().nanoTime();
-        if (unframedIdle == null) {
-            unframedIdle = server.loop().schedule(UNFRAMED_LINE_IDLE_NANOS, TimeUnit.NANOSECONDS,
-                    this::onUnframedIdle);
+        if (timer != null) {
+            timer.cancel();
         }
+        timer = server.loop().schedule(UNFRAMED_LINE_IDLE_NANOS, TimeUnit.NANOSECONDS,
+                this::onUnframedIdle);
     }
 
     private void onUnframedIdle() {
-        unframedIdle = null;
-        if (state != State.OPEN || !decoder.holdsUnframedLine()) {
-            return;
+        timer = null;
+        if (state == State.OPEN && decoder.holdsUnframedLine()) {
+            decoder.flushUnframed(this);
         }
-        long quiet = server.loop().nanoTime() - unframedBytesAt;
-        if (quiet < UNFRAMED_LINE_IDLE_NANOS) {
-            unframedIdle = server.loop().schedule(UNFRAMED_LINE_IDLE_NANOS - quiet,
-                    TimeUnit.NANOSECONDS, this::onUnframedIdle);
-            return;
-        }
-        decoder.flushUnframed(this);
     }
 
     @Override
@@ -212,7 +227,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         try {
-            out.writeTo(channel, server.gatherScratch(), WRITE_BUDGET_BYTES);
+            out.writeTo(channel(), server.gatherScratch(), WRITE_BUDGET_BYTES);
         } catch (IOException e) {
             abort(LeaveReason.CONNECTION_ERROR);
             return;
@@ -292,7 +307,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             release();
             return;
         }
-        closeDeadline = server.loop().schedule(
+        if (timer != null) {
+            timer.cancel();
+        }
+        timer = server.loop().schedule(
                 server.options().shutdownFlushTimeout().toNanos(), TimeUnit.NANOSECONDS,
                 this::release);
     }
@@ -313,16 +331,13 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         state = State.CLOSED;
-        if (closeDeadline != null) {
-            closeDeadline.cancel();
-        }
-        if (unframedIdle != null) {
-            unframedIdle.cancel();
-            unframedIdle = null;
+        if (timer != null) {
+            timer.cancel();
+            timer = null;
         }
         key.cancel();
         try {
-            channel.close();
+            channel().close();
         } catch (IOException e) {
             server.log().log(System.Logger.Level.DEBUG, "closing " + client, e);
         }
@@ -336,7 +351,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     @Override
     public String toString() {
-        return "Connection[" + client + ", " + state + ", " + out
+        return "Connection[" + client + ", " + State.NAMES[state] + ", " + out
                 + (writeInterest ? ", OP_WRITE" : "") + (congested ? ", congested" : "")
                 + (readPaused ? ", paused" : "") + (tooSlow ? ", too slow" : "") + "]";
     }

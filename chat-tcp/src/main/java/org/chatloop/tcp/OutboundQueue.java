@@ -12,9 +12,11 @@ import org.chatloop.core.Frame;
  * right after the previous range in the same slab (the usual case for a room's messages) only
  * extends that range: no copy and no object per message for this connection.
  *
- * <p>Ranges are three entries in ring arrays (slab, start, end), about 16 bytes each; buffer
- * views are borrowed from the slab only for the duration of a write. An idle connection holds no
- * arrays at all.
+ * <p>One range (the usual case: an up-to-date reader gets one contiguous run of a room's
+ * messages per pass) lives in three fields of its own. More ranges are three entries in ring arrays
+ * (slab, start, end), about 16 bytes each, made when a second range is needed; buffer views are
+ * borrowed from the slab only for the duration of a write. A connection that never had two ranges
+ * pending holds no arrays at all.
  *
  * <p>Not thread safe: owned by the connection's loop thread.
  */
@@ -35,6 +37,10 @@ final class OutboundQueue {
     private SlabPool.Slab[] slabs = NO_SLABS;
     private int[] starts = NO_INTS;
     private int[] ends = NO_INTS;
+    /** The only range while no arrays are made ({@code slabs == NO_SLABS} and count is 0 or 1). */
+    private SlabPool.Slab slab0;
+    private int start0;
+    private int end0;
     private int head;
     private int count;
     private long pending;
@@ -48,7 +54,12 @@ final class OutboundQueue {
      *         when empty): ranges are appended in placement order, so it is the head's
      */
     long oldestSlabSequence() {
-        return count == 0 ? Long.MAX_VALUE : slabs[head].sequence;
+        return count == 0 ? Long.MAX_VALUE : inline() ? slab0.sequence : slabs[head].sequence;
+    }
+
+    /** @return whether the ranges (none or one) are in the fields rather than in arrays */
+    private boolean inline() {
+        return slabs == NO_SLABS;
     }
 
     /** @return bytes appended and not yet written, plus {@link #RANGE_OVERHEAD} per range */
@@ -79,7 +90,22 @@ final class OutboundQueue {
         int start = pool.placedStart();
         int end = pool.placedEnd();
         pending += end - start;
-        if (count > 0) {
+        if (inline()) {
+            if (count == 0) {
+                slab0 = slab;
+                start0 = start;
+                end0 = end;
+                count = 1;
+                slab.refs++;
+                pending += RANGE_OVERHEAD;
+                return;
+            }
+            if (slab0 == slab && end0 == start) {
+                end0 = end;
+                return;
+            }
+            grow(); // a second range: move the first into arrays
+        } else if (count > 0) {
             int last = (head + count - 1) & (slabs.length - 1);
             if (slabs[last] == slab && ends[last] == start) {
                 ends[last] = end;
@@ -103,6 +129,17 @@ final class OutboundQueue {
         SlabPool.Slab[] s = new SlabPool.Slab[capacity];
         int[] st = new int[capacity];
         int[] en = new int[capacity];
+        if (inline()) {
+            s[0] = slab0;
+            st[0] = start0;
+            en[0] = end0;
+            slab0 = null;
+            slabs = s;
+            starts = st;
+            ends = en;
+            head = 0;
+            return;
+        }
         for (int i = 0; i < count; i++) {
             int from = (head + i) & (slabs.length - 1);
             s[i] = slabs[from];
@@ -126,6 +163,9 @@ final class OutboundQueue {
             throws IOException {
         if (count == 0) {
             return 0;
+        }
+        if (inline()) {
+            return writeInline(channel);
         }
         int mask = slabs.length - 1;
         long written;
@@ -166,8 +206,30 @@ final class OutboundQueue {
         return written;
     }
 
+    private long writeInline(GatheringByteChannel channel) throws IOException {
+        long written;
+        try {
+            written = channel.write(slab0.view(start0, end0));
+        } finally {
+            slab0.resetViews();
+        }
+        pending -= written;
+        if (written < end0 - start0) {
+            start0 += (int) written;
+        } else {
+            dropHead();
+        }
+        return written;
+    }
+
     private void dropHead() {
         pending -= RANGE_OVERHEAD;
+        if (inline()) {
+            pool.unref(slab0);
+            slab0 = null;
+            count = 0;
+            return;
+        }
         pool.unref(slabs[head]);
         slabs[head] = null;
         head = (head + 1) & (slabs.length - 1);
@@ -177,13 +239,13 @@ final class OutboundQueue {
     /** Drops everything pending. */
     void clear() {
         while (count > 0) {
-            pending -= ends[head] - starts[head];
+            pending -= inline() ? end0 - start0 : ends[head] - starts[head];
             dropHead();
         }
         release();
     }
 
-    /** An idle connection keeps no arrays, however large a burst made them. */
+    /** An idle connection keeps no large arrays, however large a burst made them. */
     private void release() {
         slabs = NO_SLABS;
         starts = NO_INTS;

@@ -11,10 +11,8 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -79,7 +77,8 @@ public final class TcpChatServer implements AutoCloseable {
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
     private final ByteBuffer[] gatherScratch = new ByteBuffer[1024];
     private final Frame lineTooLong;
-    private final Set<Connection> connections = new HashSet<>();
+    /** Open connections; each knows its slot, so removal is O(1) without a hash node apiece. */
+    private final List<Connection> connections = new ArrayList<>();
     private final List<Connection> dirty = new ArrayList<>();
     private final List<Connection> tooSlow = new ArrayList<>();
     private final List<Connection> congested = new ArrayList<>();
@@ -316,7 +315,15 @@ public final class TcpChatServer implements AutoCloseable {
     }
 
     void removed(Connection c) {
-        connections.remove(c);
+        int slot = c.slot();
+        if (slot >= 0) {
+            Connection last = connections.remove(connections.size() - 1);
+            if (last != c) {
+                connections.set(slot, last);
+                last.slot(slot);
+            }
+            c.slot(-1);
+        }
         connectionCount = connections.size();
     }
 
@@ -456,6 +463,7 @@ public final class TcpChatServer implements AutoCloseable {
             Connection c = new Connection(this, ch);
             key = loop.register(ch, SelectionKey.OP_READ, c);
             c.start(key, hub.connect(address(remote), c));
+            c.slot(connections.size());
             connections.add(c);
             connectionCount = connections.size();
         } catch (IOException | RuntimeException e) {

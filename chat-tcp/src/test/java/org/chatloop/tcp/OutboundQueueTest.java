@@ -228,4 +228,49 @@ class OutboundQueueTest {
         }
         assertTrue(ch.got.toString(StandardCharsets.UTF_8).startsWith("traffic "));
     }
+
+    @Test
+    void shouldMoveFromTheInlineRangeToArraysAndBackInOrder() throws Exception {
+        SlabPool pool = new SlabPool(64, 8);
+        OutboundQueue q = new OutboundQueue(pool);
+        OutboundQueue other = new OutboundQueue(pool);
+        SlowChannel ch = new SlowChannel(3);
+        ByteBuffer[] scratch = new ByteBuffer[4];
+        StringBuilder expected = new StringBuilder();
+        for (int round = 0; round < 30; round++) {
+            // Interleaving another queue's frames breaks contiguity: q needs a second range.
+            String a = "a" + round;
+            q.append(Frame.line(a));
+            other.append(Frame.line("zz"));
+            String b = "b" + round;
+            if (round % 3 != 0) {
+                q.append(Frame.line(b));
+                expected.append(a).append('\n').append(b).append('\n');
+            } else {
+                expected.append(a).append('\n');
+            }
+            q.writeTo(ch, scratch, Long.MAX_VALUE); // partly written, three bytes a call
+            other.clear();
+        }
+        ch.perWrite = Integer.MAX_VALUE;
+        while (!q.isEmpty()) {
+            q.writeTo(ch, scratch, Long.MAX_VALUE);
+        }
+        assertEquals(expected.toString(), ch.got.toString(StandardCharsets.UTF_8));
+        assertEquals(0, q.pendingBytes());
+        assertEquals(Long.MAX_VALUE, q.oldestSlabSequence());
+    }
+
+    @Test
+    void shouldCountOneRangeOfOverheadForContiguousFramesInTheInlineRange() throws Exception {
+        OutboundQueue q = new OutboundQueue(new SlabPool(1024, 8));
+        q.append(Frame.line("one"));
+        q.append(Frame.line("two"));
+        assertEquals(8 + OutboundQueue.RANGE_OVERHEAD, q.pendingBytes());
+        SlowChannel ch = new SlowChannel(Integer.MAX_VALUE);
+        assertEquals(8, q.writeTo(ch, new ByteBuffer[4], Long.MAX_VALUE));
+        assertEquals(1, ch.calls);
+        assertEquals(0, q.pendingBytes());
+        assertEquals("one\ntwo\n", ch.got.toString(StandardCharsets.UTF_8));
+    }
 }
