@@ -11,9 +11,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A child process for {@link IdleMemoryProbe}: opens {@code N} connections to 127.0.0.1:PORT
- * (a hundred at a time, each hundred once the server has greeted every connection so far, reading
- * all the while, as interactive clients would), then sends one line {@code $sync}
+ * A child process for {@link IdleMemoryProbe} and {@link StormProbe}: opens {@code N}
+ * connections to 127.0.0.1:PORT, either {@code paced} (a hundred at a time, each hundred once the
+ * server has greeted every connection so far and 20 ms of quiet have passed, reading all the
+ * while, as interactive clients would) or in a {@code burst} (as fast as the server greets them,
+ * with at most {@value #BURST_WINDOW} connections not yet greeted at any time, so the listen
+ * backlog never overflows), then sends one line {@code $sync}
  * and waits until every connection has received it: the server has then accepted every connection
  * and delivered everything it had queued before. Prints {@code ready OPEN} (connections still open)
  * and holds the connections, reading and discarding, until its stdin closes. It runs in its own
@@ -21,7 +24,15 @@ import java.util.List;
  */
 public final class IdleClients {
     private static final long TIMEOUT_NANOS = 120_000_000_000L;
+    /** Connections in flight (connecting or not yet greeted) at most in a burst. */
+    static final int BURST_WINDOW = 512;
+    /** Connections per source address: past about 28,000 one address runs out of ports. */
+    private static final int PER_SOURCE_ADDRESS = 20_000;
 
+    /** Redis pub/sub instead of chat: subscribe to {@code lobby}; the sync is published. */
+    private boolean redis;
+    /** The byte that marks the sync line: {@code $} in chat, {@code ~} in RESP2 (which uses $). */
+    private byte syncMark = '$';
     private final Selector selector;
     private final ByteBuffer sink = ByteBuffer.allocate(64 * 1024);
     private final List<SocketChannel> channels = new ArrayList<>();
@@ -44,27 +55,57 @@ public final class IdleClients {
         long marks;
     }
 
-    /** @param args PORT N [GREETS]: GREETS false for servers that send nothing on arrival */
+    /**
+     * @param args PORT N [GREETS [MODE [redis]]]: GREETS false for servers that send nothing on
+     *             arrival; MODE {@code paced} (the default) or {@code burst}; {@code redis}: the
+     *             server is a Redis, each connection subscribes to {@code lobby} (its greeting is
+     *             the subscription's confirmation) and the sync is published on a connection of
+     *             its own
+     */
     public static void main(String[] args) throws IOException {
         int port = Integer.parseInt(args[0]);
         int n = Integer.parseInt(args[1]);
         boolean greets = args.length < 3 || Boolean.parseBoolean(args[2]);
+        boolean burst = args.length >= 4 && args[3].equals("burst");
+        if (burst && !greets) {
+            throw new IllegalArgumentException("a burst is paced by greetings");
+        }
         IdleClients clients = new IdleClients();
-        clients.run(new InetSocketAddress("127.0.0.1", port), n, greets);
+        if (args.length >= 5 && args[4].equals("redis")) {
+            clients.redis = true;
+            clients.syncMark = '~';
+        }
+        clients.run(new InetSocketAddress("127.0.0.1", port), n, greets, burst);
     }
 
-    private void run(InetSocketAddress address, int n, boolean greets) throws IOException {
+    private void run(InetSocketAddress address, int n, boolean greets, boolean burst)
+            throws IOException {
         long deadline = System.nanoTime() + TIMEOUT_NANOS;
         long started = System.nanoTime();
         for (int i = 0; i < n; i++) {
             SocketChannel ch = SocketChannel.open();
             ch.configureBlocking(false);
+            if (n > PER_SOURCE_ADDRESS) {
+                // 127.0.0.1, 127.0.0.2, ...: each source address has its own ephemeral ports.
+                ch.bind(new InetSocketAddress("127.0.0." + (1 + i / PER_SOURCE_ADDRESS), 0));
+            }
             ch.register(selector, ch.connect(address) ? SelectionKey.OP_READ
                     : SelectionKey.OP_CONNECT, new State());
             if (ch.isConnected()) {
                 connected++;
+                subscribe(ch);
             }
             channels.add(ch);
+            if (burst) {
+                // Select only when the window is full: a select per connect costs O(registered
+                // channels) on some kernels (seen under gVisor), which made the generator, not
+                // the server, the bottleneck past 15,000 connections.
+                while (i + 1 - greeted >= BURST_WINDOW) {
+                    poll(20);
+                    check(deadline, "arrivals (" + greeted + " greeted of " + (i + 1) + ")");
+                }
+                continue;
+            }
             poll(0);
             if (i % 100 == 99 || i == n - 1) {
                 // Pace the arrivals as interactive clients would: the next hundred connect once
@@ -80,13 +121,23 @@ public final class IdleClients {
                 }
             }
         }
-        while (connected < n) {
+        while (connected < n || (greets && greeted < n)) {
             poll(100);
-            check(deadline, "connect");
+            check(deadline, "connect (" + connected + " connected, " + greeted + " greeted)");
         }
-        ByteBuffer sync = ByteBuffer.wrap("$sync\n".getBytes(StandardCharsets.US_ASCII));
-        while (sync.hasRemaining()) {
-            channels.get(0).write(sync);
+        long greetedMillis = (System.nanoTime() - started) / 1_000_000;
+        if (redis) {
+            try (java.net.Socket publisher = new java.net.Socket(address.getAddress(),
+                    address.getPort())) {
+                publisher.getOutputStream().write("PUBLISH lobby ~sync\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                publisher.getInputStream().read(); // the reply: the publish happened
+            }
+        } else {
+            ByteBuffer sync = ByteBuffer.wrap("$sync\n".getBytes(StandardCharsets.US_ASCII));
+            while (sync.hasRemaining()) {
+                channels.get(0).write(sync);
+            }
         }
         while (synced < n) {
             poll(100);
@@ -96,7 +147,8 @@ public final class IdleClients {
         for (SocketChannel ch : channels) {
             open += ch.isOpen() ? 1 : 0;
         }
-        System.out.println("ready " + open + " " + (System.nanoTime() - started) / 1_000_000);
+        System.out.println("ready " + open + " " + (System.nanoTime() - started) / 1_000_000
+                + " " + greetedMillis);
         System.out.flush();
         Thread waiter = new Thread(() -> {
             try {
@@ -135,6 +187,13 @@ public final class IdleClients {
         }
     }
 
+    /** Redis mode: a new connection subscribes to the lobby (a few bytes: one write suffices). */
+    private void subscribe(SocketChannel ch) throws IOException {
+        if (redis) {
+            ch.write(ByteBuffer.wrap("SUBSCRIBE lobby\r\n".getBytes(StandardCharsets.US_ASCII)));
+        }
+    }
+
     private void check(long deadline, String what) throws IOException {
         if (System.nanoTime() - deadline > 0) {
             throw new IOException("timed out waiting for " + what);
@@ -152,6 +211,7 @@ public final class IdleClients {
                     ch.finishConnect();
                     key.interestOps(SelectionKey.OP_READ);
                     connected++;
+                    subscribe(ch);
                     return;
                 }
                 sink.clear();
@@ -178,7 +238,7 @@ public final class IdleClients {
                 }
                 if (!state.synced) {
                     for (int i = 0; i < r; i++) {
-                        if (sink.get(i) == '$') {
+                        if (sink.get(i) == syncMark) {
                             state.synced = true;
                             synced++;
                             break;

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.chatloop.core.HubOptions;
 import org.chatloop.tcp.TcpChatServer;
 import org.chatloop.tcp.TcpServerOptions;
 
@@ -25,8 +26,14 @@ import org.chatloop.tcp.TcpServerOptions;
  * gives up after two minutes) and stops by itself. Run it by hand or nightly, not in CI:
  *
  * <pre>
- * bash chat-bench/storm.sh [N] [M]      # defaults 10000 and 100
+ * bash chat-bench/storm.sh [N] [M] [MODE] [ANNOUNCE_LIMIT]   # defaults 10000, 100, burst, 100
  * </pre>
+ *
+ * <p>MODE {@code burst} connects as fast as the server greets (at most
+ * {@value IdleClients#BURST_WINDOW} connections in flight); {@code paced} connects a hundred at a
+ * time, each hundred after the last is greeted and quiet for 20 ms (the older figure's method, which
+ * spends at least 20 ms per hundred waiting). "Served" means greeted and then given a broadcast
+ * ({@code $sync}) that every connection received.
  */
 public final class StormProbe {
     private StormProbe() {
@@ -36,14 +43,17 @@ public final class StormProbe {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int m = args.length > 1 ? Integer.parseInt(args[1]) : 100;
+        String mode = args.length > 2 ? args[2] : "burst";
+        int announceLimit = args.length > 3 ? Integer.parseInt(args[3])
+                : HubOptions.defaults().announceLimit();
         try (TcpChatServer server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
-                .withMaxClients(n + 10))) {
+                .withMaxClients(n + 10), HubOptions.defaults().withAnnounceLimit(announceLimit))) {
             long heapBefore = heapAfterGc();
             long fdsBefore = openDescriptors();
             Process child = new ProcessBuilder(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-cp", System.getProperty("java.class.path"), IdleClients.class.getName(),
-                    String.valueOf(server.port()), String.valueOf(n), "true")
+                    String.valueOf(server.port()), String.valueOf(n), "true", mode)
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             try {
                 BufferedReader childOut = new BufferedReader(new InputStreamReader(
@@ -68,13 +78,16 @@ public final class StormProbe {
                     long count = Long.parseLong(delivered[1]);
                     long millis = Math.max(1, Long.parseLong(delivered[2]));
                     System.out.printf(Locale.ROOT, "%nConnection storm: %d TCP connections into "
-                            + "one lobby, then %d broadcasts to all%n%n| figure | value |%n"
+                            + "one lobby (announce limit " + announceLimit + "), then %d "
+                            + "broadcasts to all%n%n| figure | value |%n"
                             + "|---|---:|%n| connections open | %s of %d |%n"
-                            + "| time to connect and greet all (paced by 100) | %s ms |%n"
+                            + "| time until all are greeted (%s) | %s ms |%n"
+                            + "| time until all are greeted and got one broadcast | %s ms |%n"
                             + "| server heap with them, after GC | %.1f MiB (%d B per connection) |%n"
                             + "| server descriptors | %d -> %d |%n"
                             + "| broadcast deliveries | %d in %d ms (%.2f M/s, join notices "
-                            + "excluded) |%n", n, m, ready[1], n, ready[2], heapWith / 1048576.0,
+                            + "excluded) |%n", n, m, ready[1], n, mode, ready[3], ready[2],
+                            heapWith / 1048576.0,
                             (heapWith - heapBefore) / n, fdsBefore, fdsWith, count, millis,
                             count / (millis * 1000.0));
                     if (count != (long) n * m) {
@@ -91,7 +104,7 @@ public final class StormProbe {
         }
     }
 
-    private static String expect(BufferedReader in, String prefix) throws IOException {
+    static String expect(BufferedReader in, String prefix) throws IOException {
         String line;
         while ((line = in.readLine()) != null) {
             if (line.startsWith(prefix)) {
@@ -101,7 +114,7 @@ public final class StormProbe {
         throw new IOException("the client process ended before printing " + prefix.strip());
     }
 
-    private static Thread drain(InputStream in) {
+    static Thread drain(InputStream in) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[64 * 1024];
             try {
