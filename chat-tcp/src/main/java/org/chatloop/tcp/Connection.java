@@ -46,21 +46,38 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private long congestedSince;
     private boolean readPaused;
     private LoopTimer closeDeadline;
+    /** Flood control ({@code maxLinesPerSecond}), or null when off. */
+    private final LineThrottle throttle;
+    private boolean ratePaused;
+    private LoopTimer rateTimer;
+    /** Closes a connection that sends nothing at all ({@code idleTimeout}); null once heard. */
+    private LoopTimer silenceTimer;
 
     Connection(TcpChatServer server, SocketChannel channel) {
         this.server = server;
         this.channel = channel;
         this.decoder = new LineDecoder(server.options().maxLineBytes());
         this.out = new OutboundQueue(server.pool());
+        int rate = server.options().maxLinesPerSecond();
+        this.throttle = rate > 0
+                ? new LineThrottle(rate, decoder, this, server.loop().nanoTime()) : null;
     }
 
     void start(SelectionKey selectionKey, Client chatClient) {
         this.key = selectionKey;
         this.client = chatClient;
+        long idle = server.options().idleTimeout().toNanos();
+        if (idle > 0) {
+            silenceTimer = server.loop().schedule(idle, TimeUnit.NANOSECONDS, this::silentTooLong);
+        }
     }
 
     Client client() {
         return client;
+    }
+
+    SocketChannel channel() {
+        return channel;
     }
 
     boolean isClosed() {
@@ -110,7 +127,16 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
                 return;
             }
             total += n;
-            decoder.feed(buf.array(), buf.arrayOffset(), n, this);
+            if (silenceTimer != null) {
+                silenceTimer.cancel();
+                silenceTimer = null;
+            }
+            if (throttle == null) {
+                decoder.feed(buf.array(), buf.arrayOffset(), n, this);
+            } else if (!throttle.feed(buf.array(), buf.arrayOffset(), n, server.loop().nanoTime())) {
+                pauseForRate();
+                return;
+            }
             if (state != State.OPEN || server.roomIsCongested(this)) {
                 return;
             }
@@ -228,9 +254,44 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         updateInterest();
     }
 
+    /**
+     * The client is past its line rate: stop reading (TCP then pushes back) and decode what is
+     * held, then read again, as tokens return.
+     */
+    private void pauseForRate() {
+        if (!ratePaused) {
+            ratePaused = true;
+            updateInterest();
+        }
+        rateTimer = server.loop().schedule(throttle.nanosUntilTokens(server.loop().nanoTime()),
+                TimeUnit.NANOSECONDS, this::onRateTimer);
+    }
+
+    private void onRateTimer() {
+        rateTimer = null;
+        if (state != State.OPEN) {
+            return;
+        }
+        if (throttle.drain(server.loop().nanoTime())) {
+            ratePaused = false;
+            updateInterest();
+        } else if (state == State.OPEN) {
+            pauseForRate();
+        }
+    }
+
+    /** The client connected and sent nothing at all for {@code idleTimeout}. */
+    private void silentTooLong() {
+        silenceTimer = null;
+        send(Frame.error("nothing received for " + server.options().idleTimeout().toSeconds()
+                + " s; closing"));
+        closeGracefully(LeaveReason.TIMED_OUT);
+    }
+
     private void updateInterest() {
         if (key.isValid()) {
-            int ops = (state == State.OPEN && !readPaused ? SelectionKey.OP_READ : 0)
+            boolean reading = state == State.OPEN && !readPaused && !ratePaused;
+            int ops = (reading ? SelectionKey.OP_READ : 0)
                     | (writeInterest ? SelectionKey.OP_WRITE : 0);
             key.interestOps(ops);
         }
@@ -275,6 +336,12 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         if (closeDeadline != null) {
             closeDeadline.cancel();
         }
+        if (rateTimer != null) {
+            rateTimer.cancel();
+        }
+        if (silenceTimer != null) {
+            silenceTimer.cancel();
+        }
         key.cancel();
         try {
             channel.close();
@@ -293,6 +360,6 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     public String toString() {
         return "Connection[" + client + ", " + state + ", " + out
                 + (writeInterest ? ", OP_WRITE" : "") + (congested ? ", congested" : "")
-                + (readPaused ? ", paused" : "") + (tooSlow ? ", too slow" : "") + "]";
+                + (readPaused ? ", paused" : "") + (ratePaused ? ", rate-limited" : "") + (tooSlow ? ", too slow" : "") + "]";
     }
 }
