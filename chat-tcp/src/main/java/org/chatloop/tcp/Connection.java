@@ -133,7 +133,8 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             }
             if (throttle == null) {
                 decoder.feed(buf.array(), buf.arrayOffset(), n, this);
-            } else if (!throttle.feed(buf.array(), buf.arrayOffset(), n, server.loop().nanoTime())) {
+            } else if (!throttle.feed(buf.array(), buf.arrayOffset(), n,
+                    server.loop().nanoTime())) {
                 pauseForRate();
                 return;
             }
@@ -360,6 +361,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     public String toString() {
         return "Connection[" + client + ", " + state + ", " + out
                 + (writeInterest ? ", OP_WRITE" : "") + (congested ? ", congested" : "")
-                + (readPaused ? ", paused" : "") + (ratePaused ? ", rate-limited" : "") + (tooSlow ? ", too slow" : "") + "]";
+                + (readPaused ? ", paused" : "") + (ratePaused ? ", rate-limited" : "")
+                + (tooSlow ? ", too slow" : "") + "]";
     }
 }

@@ -15,7 +15,7 @@ import org.chatloop.loop.TokenBucket;
  * need and dropped once it drains. Not thread safe: owned by the connection's loop thread.
  */
 final class LineThrottle implements LineDecoder.Sink {
-    /** Shortest wait before trying again, so that a fast rate costs a timer per batch, not per line. */
+    /** Shortest wait before trying again: a fast rate costs a timer per batch, not per line. */
     static final long MIN_WAIT_NANOS = 10_000_000L;
 
     private final TokenBucket bucket;

@@ -73,8 +73,8 @@ public final class Main implements Runnable {
 
     static void requireNotNegative(CommandSpec spec, String option, long value) {
         if (value < 0) {
-            throw new ParameterException(spec.commandLine(),
-                    "Invalid value for option '" + option + "': " + value + " must not be negative");
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '"
+                    + option + "': " + value + " must not be negative");
         }
     }
 

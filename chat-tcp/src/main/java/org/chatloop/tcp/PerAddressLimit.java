@@ -40,7 +40,7 @@ final class PerAddressLimit {
         return true;
     }
 
-    /** The connection ended; forgets it (harmless if it was never admitted or is released twice). */
+    /** The connection ended: forgets it (harmless if never admitted, or released twice). */
     void release(Object owner) {
         if (limit == 0) {
             return;

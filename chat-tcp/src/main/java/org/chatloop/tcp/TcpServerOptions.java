@@ -85,8 +85,8 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         Objects.requireNonNull(d, name);
         if (d.isNegative() || d.toSeconds() < minSeconds || d.toNanos() % 1_000_000_000L != 0
                 || d.toSeconds() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(name + " must be a whole number of seconds, at least "
-                    + minSeconds + ": " + d);
+            throw new IllegalArgumentException(name + " must be a whole number of seconds, at "
+                    + "least " + minSeconds + ": " + d);
         }
     }
 
@@ -109,57 +109,65 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
     /** @return these options with another host */
     public TcpServerOptions withHost(String h) {
         return new TcpServerOptions(h, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                slowConsumerTimeout, shutdownFlushTimeout,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another port (0 for any free port) */
     public TcpServerOptions withPort(int p) {
         return new TcpServerOptions(host, p, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                slowConsumerTimeout, shutdownFlushTimeout,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another listen backlog */
     public TcpServerOptions withBacklog(int b) {
         return new TcpServerOptions(host, port, b, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                slowConsumerTimeout, shutdownFlushTimeout,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another line limit */
     public TcpServerOptions withMaxLineBytes(int n) {
         return new TcpServerOptions(host, port, backlog, n, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                slowConsumerTimeout, shutdownFlushTimeout,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another connection limit */
     public TcpServerOptions withMaxClients(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, n, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                slowConsumerTimeout, shutdownFlushTimeout,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another bound on each connection's unsent output */
     public TcpServerOptions withMaxPendingBytes(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, n,
-                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                slowConsumerTimeout, shutdownFlushTimeout,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another time a connection may stay congested */
     public TcpServerOptions withSlowConsumerTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                d, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                d, shutdownFlushTimeout,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another shutdown flush timeout */
     public TcpServerOptions withShutdownFlushTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, d, maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle,
-                keepAliveInterval, keepAliveCount);
+                slowConsumerTimeout, d,
+                maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
+                keepAliveCount);
     }
 
     /** @return these options with another line rate per client (0 for none) */

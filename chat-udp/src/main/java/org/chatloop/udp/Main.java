@@ -211,7 +211,8 @@ public final class Main {
             implements CommandLine.ITypeConverter<UdpServerOptions.AddressValidation> {
         @Override
         public UdpServerOptions.AddressValidation convert(String value) {
-            for (UdpServerOptions.AddressValidation v : UdpServerOptions.AddressValidation.values()) {
+            for (UdpServerOptions.AddressValidation v
+                    : UdpServerOptions.AddressValidation.values()) {
                 if (v.name().equalsIgnoreCase(value)) {
                     return v;
                 }

@@ -139,7 +139,7 @@ public final class UdpChatServer implements AutoCloseable {
         loop.onClose(this::shutdown);
     }
 
-    /** @return whether a server bound to {@code bound} validates addresses under setting {@code v} */
+    /** @return whether a server bound to {@code bound} validates addresses under {@code v} */
     static boolean validates(UdpServerOptions.AddressValidation v, InetAddress bound) {
         return v == UdpServerOptions.AddressValidation.ON
                 || (v == UdpServerOptions.AddressValidation.AUTO && !bound.isLoopbackAddress());

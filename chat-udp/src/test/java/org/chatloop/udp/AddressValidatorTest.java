@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 class AddressValidatorTest {
     private static final long S = TimeUnit.SECONDS.toNanos(1);
     private final AddressValidator v = new AddressValidator(new SecureRandom());
-    private final InetSocketAddress a = new InetSocketAddress(InetAddress.getLoopbackAddress(), 4000);
+    private final InetSocketAddress a =
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 4000);
 
     private static String token(String challenge) {
         assertTrue(challenge.startsWith("* verify ") && challenge.endsWith("\n"), challenge);
