@@ -49,7 +49,7 @@ public class UdpFanOutBenchmark {
     /** Above this share of a batch lost, the run fails. */
     static final double MAX_LOSS = 0.5;
 
-    @Param({"CHATLOOP", "NETTY_NIO", "BLOCKING_THREAD"})
+    @Param({"CHATLOOP", "CHATLOOP_VALIDATING", "NETTY_NIO", "BLOCKING_THREAD"})
     public UdpPeer peer;
 
     @Param({"1", "10", "100"})

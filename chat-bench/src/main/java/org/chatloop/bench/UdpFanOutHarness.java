@@ -24,7 +24,9 @@ import java.util.concurrent.TimeUnit;
  * also register the publisher), every 200 ms, until every subscriber has received one (a
  * subscriber still without one pings again each time). While the harness runs, every socket pings
  * again each {@value #HEARTBEAT_MILLIS} ms, so that a server with a heartbeat timeout (chatloop:
- * 10 s) never expires it, however long the run.
+ * 10 s) never expires it, however long the run. The publisher pings first too. A server that
+ * validates addresses answers a first datagram with {@code * verify TOKEN}; any socket that gets
+ * one answers {@code #ping# TOKEN} at once (chatloop with {@code --address-validation on}).
  *
  * <p><b>Publishing.</b> {@link #publish} sends datagrams of exactly {@code datagramBytes} bytes,
  * {@code #SEQ ppp...\n}, numbered on from the previous batch, keeping at most {@code window}
@@ -72,6 +74,7 @@ public final class UdpFanOutHarness implements AutoCloseable {
     private static final byte DATA = '#';
     private static final byte SYNC = '$';
     private static final byte[] PING = "#ping#".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] VERIFY = "* verify ".getBytes(StandardCharsets.US_ASCII);
 
     /**
      * What one batch saw.
@@ -171,6 +174,7 @@ public final class UdpFanOutHarness implements AutoCloseable {
             }
             pub = open();
             pub.register(selector, SelectionKey.OP_READ, null); // drained, not parsed
+            send(pub, ping); // register (or be challenged) before the first sync
             this.publisher = pub;
             sync(syncTimeoutNanos);
         } catch (IOException | RuntimeException e) {
@@ -391,6 +395,9 @@ public final class UdpFanOutHarness implements AutoCloseable {
                 if (n <= 0) {
                     return;
                 }
+                if (n > VERIFY.length && in.get(0) == '*' && answeredChallenge(ch, n)) {
+                    continue;
+                }
                 if (s != null) {
                     s.onDatagram(n);
                 }
@@ -400,6 +407,29 @@ public final class UdpFanOutHarness implements AutoCloseable {
         } catch (IOException e) {
             fail("receive failed: " + e);
         }
+    }
+
+    /**
+     * If the datagram of {@code n} bytes in {@link #in} is {@code * verify TOKEN}, answers
+     * {@code #ping# TOKEN} on the same socket.
+     *
+     * @return whether it was a challenge
+     */
+    private boolean answeredChallenge(DatagramChannel ch, int n) throws IOException {
+        for (int i = 0; i < VERIFY.length; i++) {
+            if (in.get(i) != VERIFY[i]) {
+                return false;
+            }
+        }
+        int end = in.get(n - 1) == '\n' ? n - 1 : n;
+        byte[] answer = new byte[PING.length + 1 + end - VERIFY.length];
+        System.arraycopy(PING, 0, answer, 0, PING.length);
+        answer[PING.length] = ' ';
+        for (int i = VERIFY.length; i < end; i++) {
+            answer[PING.length + 1 + i - VERIFY.length] = in.get(i);
+        }
+        send(ch, ByteBuffer.wrap(answer));
+        return true;
     }
 
     private void fail(String why) {

@@ -60,30 +60,41 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private long congestedSince;
     private boolean readPaused;
     /**
-     * The one timer a connection needs at a time: while {@code OPEN}, the pause that ends an
-     * unframed client's line; while {@code CLOSING}, the flush deadline. One field, not two: an
-     * idle connection's size counts (see {@code IdleMemoryProbe}).
+     * The one timer a connection needs at a time, as they never overlap: until the first byte,
+     * the silence deadline ({@code idleTimeout}); while {@code OPEN} after that, the pause that
+     * ends an unframed client's line; while {@code CLOSING}, the flush deadline. One field, not
+     * three: an idle connection's size counts (see {@code IdleMemoryProbe}).
      */
     private LoopTimer timer;
     private int slot = -1;
+    /** Flood control ({@code maxLinesPerSecond}), or null when off; it holds its own timer. */
+    private final LineThrottle throttle;
+    private boolean ratePaused;
 
     Connection(TcpChatServer server, SocketChannel channel) {
         this.server = server;
         assert channel != null; // reached through the key: see channel()
         this.decoder = new LineDecoder(server.options().maxLineBytes());
         this.out = new OutboundQueue(server.pool());
+        int rate = server.options().maxLinesPerSecond();
+        this.throttle = rate > 0
+                ? new LineThrottle(rate, decoder, this, server.loop().nanoTime()) : null;
     }
 
     void start(SelectionKey selectionKey, Client chatClient) {
         this.key = selectionKey;
         this.client = chatClient;
+        long idle = server.options().idleTimeout().toNanos();
+        if (idle > 0) {
+            timer = server.loop().schedule(idle, TimeUnit.NANOSECONDS, this::silentTooLong);
+        }
     }
 
     Client client() {
         return client;
     }
 
-    private SocketChannel channel() {
+    SocketChannel channel() {
         return (SocketChannel) key.channel();
     }
 
@@ -143,10 +154,20 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
                 return;
             }
             total += n;
-            decoder.feed(buf.array(), buf.arrayOffset(), n, this);
-            if (state == State.OPEN && decoder.holdsUnframedLine()) {
-                awaitUnframedPause();
+            if (timer != null) {
+                // The silence deadline (heard now), or an unframed pause (restarted below).
+                timer.cancel();
+                timer = null;
             }
+            if (throttle == null) {
+                decoder.feed(buf.array(), buf.arrayOffset(), n, this);
+            } else if (!throttle.feed(buf.array(), buf.arrayOffset(), n,
+                    server.loop().nanoTime())) {
+                awaitUnframedPauseIfHeld();
+                pauseForRate();
+                return;
+            }
+            awaitUnframedPauseIfHeld();
             if (state != State.OPEN || server.roomIsCongested(this)) {
                 return;
             }
@@ -158,6 +179,12 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
      * {@link #UNFRAMED_LINE_IDLE_NANOS}, what it sent is a line. Each read re-arms the one timer
      * (only clients that have never sent a newline pay for it).
      */
+    private void awaitUnframedPauseIfHeld() {
+        if (state == State.OPEN && decoder.holdsUnframedLine()) {
+            awaitUnframedPause();
+        }
+    }
+
     private void awaitUnframedPause() {
         if (timer != null) {
             timer.cancel();
@@ -284,9 +311,47 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         updateInterest();
     }
 
+    /**
+     * The client is past its line rate: stop reading (TCP then pushes back) and decode what is
+     * held, then read again, as tokens return.
+     */
+    private void pauseForRate() {
+        if (!ratePaused) {
+            ratePaused = true;
+            updateInterest();
+        }
+        throttle.timer = server.loop().schedule(
+                throttle.nanosUntilTokens(server.loop().nanoTime()), TimeUnit.NANOSECONDS,
+                this::onRateTimer);
+    }
+
+    private void onRateTimer() {
+        throttle.timer = null;
+        if (state != State.OPEN) {
+            return;
+        }
+        boolean drained = throttle.drain(server.loop().nanoTime());
+        awaitUnframedPauseIfHeld();
+        if (drained) {
+            ratePaused = false;
+            updateInterest();
+        } else if (state == State.OPEN) {
+            pauseForRate();
+        }
+    }
+
+    /** The client connected and sent nothing at all for {@code idleTimeout}. */
+    private void silentTooLong() {
+        timer = null;
+        send(Frame.error("nothing received for " + server.options().idleTimeout().toSeconds()
+                + " s; closing"));
+        closeGracefully(LeaveReason.TIMED_OUT);
+    }
+
     private void updateInterest() {
         if (key.isValid()) {
-            int ops = (state == State.OPEN && !readPaused ? SelectionKey.OP_READ : 0)
+            boolean reading = state == State.OPEN && !readPaused && !ratePaused;
+            int ops = (reading ? SelectionKey.OP_READ : 0)
                     | (writeInterest ? SelectionKey.OP_WRITE : 0);
             key.interestOps(ops);
         }
@@ -335,6 +400,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             timer.cancel();
             timer = null;
         }
+        if (throttle != null && throttle.timer != null) {
+            throttle.timer.cancel();
+            throttle.timer = null;
+        }
         key.cancel();
         try {
             channel().close();
@@ -353,6 +422,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     public String toString() {
         return "Connection[" + client + ", " + State.NAMES[state] + ", " + out
                 + (writeInterest ? ", OP_WRITE" : "") + (congested ? ", congested" : "")
-                + (readPaused ? ", paused" : "") + (tooSlow ? ", too slow" : "") + "]";
+                + (readPaused ? ", paused" : "") + (ratePaused ? ", rate-limited" : "")
+                + (tooSlow ? ", too slow" : "") + "]";
     }
 }

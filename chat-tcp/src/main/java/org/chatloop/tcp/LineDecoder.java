@@ -57,15 +57,33 @@ final class LineDecoder {
      *             caller only (the decoder itself never throws on any input)
      */
     void feed(byte[] buf, int off, int len, Sink sink) {
+        feed(buf, off, len, sink, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Feeds the next bytes of the stream, but stops after {@code maxLines} newlines (each line,
+     * too long or not, counts as one): the bytes after the last newline decoded are not consumed,
+     * and the caller must feed them again, first, later. With a budget of 0 nothing is consumed.
+     * Bytes after the last newline of the input are kept as an unfinished line (consumed) only if
+     * the budget was not exhausted.
+     *
+     * @return the bytes consumed, {@code len} if the budget was not reached
+     */
+    int feed(byte[] buf, int off, int len, Sink sink, int maxLines) {
         int end = off + len;
         int start = off;
+        int lines = 0;
         while (start < end) {
+            if (lines == maxLines) {
+                return start - off;
+            }
             int nl = indexOf(buf, start, end);
             if (nl < 0) {
                 keep(buf, start, end - start, sink);
-                return;
+                return len;
             }
             framed = true;
+            lines++;
             if (discarding) {
                 discarding = false;
             } else if (partialLen > 0) {
@@ -83,6 +101,7 @@ final class LineDecoder {
             }
             start = nl + 1;
         }
+        return len;
     }
 
     /**

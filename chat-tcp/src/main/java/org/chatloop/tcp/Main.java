@@ -97,6 +97,20 @@ public final class Main implements Runnable {
         }
     }
 
+    static void requireNotNegative(CommandSpec spec, String option, long value) {
+        if (value < 0) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '"
+                    + option + "': " + value + " must not be negative");
+        }
+    }
+
+    static void requireSeconds(CommandSpec spec, String option, long value) {
+        if (value > Integer.MAX_VALUE) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '" + option
+                    + "': " + value + " is more than " + Integer.MAX_VALUE + " seconds");
+        }
+    }
+
     /** {@code chat-tcp server}: serves until SIGINT or SIGTERM, then shuts down and exits 0. */
     @Command(name = "server", mixinStandardHelpOptions = true,
             description = "Run a TCP chat server.")
@@ -123,6 +137,27 @@ public final class Main implements Runnable {
                 + "congested (a quarter of --max-pending-bytes behind) before it is dropped "
                 + "(default: ${DEFAULT-VALUE})")
         int slowConsumerTimeout = 5;
+        @Option(names = "--max-lines-per-second", paramLabel = "R", description = "lines a "
+                + "client may send per second, burst R; a faster client is read later, nothing "
+                + "is dropped; 0 for no limit (default: ${DEFAULT-VALUE})")
+        int maxLinesPerSecond = TcpServerOptions.defaults().maxLinesPerSecond();
+        @Option(names = "--max-clients-per-ip", paramLabel = "N", description = "connections "
+                + "from one IP address at once; 0 for no limit (default: ${DEFAULT-VALUE})")
+        int maxClientsPerIp = TcpServerOptions.defaults().maxClientsPerIp();
+        @Option(names = "--idle-timeout", paramLabel = "SECONDS", description = "close a "
+                + "connection that sends nothing at all for this long; 0 for never "
+                + "(default: ${DEFAULT-VALUE})")
+        long idleTimeout = TcpServerOptions.defaults().idleTimeout().toSeconds();
+        @Option(names = "--keepalive-idle", paramLabel = "SECONDS", description = "TCP "
+                + "keepalive: idle time before the first probe; 0 turns keepalive off "
+                + "(default: ${DEFAULT-VALUE})")
+        long keepAliveIdle = TcpServerOptions.defaults().keepAliveIdle().toSeconds();
+        @Option(names = "--keepalive-interval", paramLabel = "SECONDS", description = "TCP "
+                + "keepalive: time between unanswered probes (default: ${DEFAULT-VALUE})")
+        long keepAliveInterval = TcpServerOptions.defaults().keepAliveInterval().toSeconds();
+        @Option(names = "--keepalive-count", paramLabel = "N", description = "TCP keepalive: "
+                + "unanswered probes before the connection is dropped (default: ${DEFAULT-VALUE})")
+        int keepAliveCount = TcpServerOptions.defaults().keepAliveCount();
         @Option(names = "--announce-limit", description = "largest room whose joins and leaves "
                 + "are announced one by one; larger rooms get a summary every few seconds "
                 + "(default: ${DEFAULT-VALUE})")
@@ -136,15 +171,24 @@ public final class Main implements Runnable {
             requirePositive(spec, "--max-clients", maxClients);
             requirePositive(spec, "--max-pending-bytes", maxPendingBytes);
             requirePositive(spec, "--slow-consumer-timeout", slowConsumerTimeout);
-            if (announceLimit < 0) {
-                throw new ParameterException(spec.commandLine(), "Invalid value for option "
-                        + "'--announce-limit': " + announceLimit + " must not be negative");
-            }
+            requireNotNegative(spec, "--max-lines-per-second", maxLinesPerSecond);
+            requireNotNegative(spec, "--max-clients-per-ip", maxClientsPerIp);
+            requireNotNegative(spec, "--idle-timeout", idleTimeout);
+            requireNotNegative(spec, "--keepalive-idle", keepAliveIdle);
+            requireSeconds(spec, "--keepalive-idle", keepAliveIdle);
+            requirePositive(spec, "--keepalive-interval", keepAliveInterval);
+            requireSeconds(spec, "--keepalive-interval", keepAliveInterval);
+            requirePositive(spec, "--keepalive-count", keepAliveCount);
+            requireNotNegative(spec, "--announce-limit", announceLimit);
             InetSocketAddress bind = resolve(spec, host, port);
             TcpServerOptions options = TcpServerOptions.defaults().withHost(host).withPort(port)
                     .withBacklog(backlog).withMaxLineBytes(maxLineBytes).withMaxClients(maxClients)
                     .withMaxPendingBytes(maxPendingBytes)
-                    .withSlowConsumerTimeout(Duration.ofSeconds(slowConsumerTimeout));
+                    .withSlowConsumerTimeout(Duration.ofSeconds(slowConsumerTimeout))
+                    .withMaxLinesPerSecond(maxLinesPerSecond).withMaxClientsPerIp(maxClientsPerIp)
+                    .withIdleTimeout(Duration.ofSeconds(idleTimeout))
+                    .withKeepAlive(Duration.ofSeconds(keepAliveIdle),
+                            Duration.ofSeconds(keepAliveInterval), keepAliveCount);
             TcpChatServer server;
             try {
                 server = TcpChatServer.start(options,

@@ -54,6 +54,8 @@ public final class TcpChatServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(TcpChatServer.class.getName());
     private static final Frame SERVER_FULL = Frame.error("server full");
     private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
+    private static final Frame TOO_MANY_FROM_ADDRESS =
+            Frame.error("too many connections from your address");
     private static final int MAX_ACCEPTS_PER_PASS = 256;
     /** Slabs of pending output in use at most (64 MiB) before the furthest-behind are dropped. */
     static final int MAX_LIVE_SLABS = 256;
@@ -87,6 +89,7 @@ public final class TcpChatServer implements AutoCloseable {
     private final ServerSocketChannel listener;
     private final InetSocketAddress localAddress;
     private final SelectionKey acceptKey;
+    private final PerAddressLimit perAddress;
     private volatile int connectionCount;
     private long acceptBackoffNanos;
     private boolean acceptBackingOff;
@@ -98,6 +101,7 @@ public final class TcpChatServer implements AutoCloseable {
         this.hub = hub;
         this.options = options;
         this.ownsLoop = ownsLoop;
+        this.perAddress = new PerAddressLimit(options.maxClientsPerIp());
         this.lineTooLong = Frame.error("line too long (max " + options.maxLineBytes() + " bytes)");
         ServerSocketChannel ch = ServerSocketChannel.open();
         try {
@@ -324,6 +328,7 @@ public final class TcpChatServer implements AutoCloseable {
             }
             c.slot(-1);
         }
+        perAddress.release(c);
         connectionCount = connections.size();
     }
 
@@ -451,6 +456,7 @@ public final class TcpChatServer implements AutoCloseable {
 
     private void accepted(SocketChannel ch) {
         SelectionKey key = null;
+        Connection made = null;
         try {
             ch.configureBlocking(false);
             if (shuttingDown || connections.size() >= options.maxClients()) {
@@ -459,8 +465,15 @@ public final class TcpChatServer implements AutoCloseable {
                 return;
             }
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            KeepAlive.apply(ch, options);
             InetSocketAddress remote = (InetSocketAddress) ch.getRemoteAddress();
             Connection c = new Connection(this, ch);
+            if (!perAddress.admit(c, remote.getAddress())) {
+                ch.write(TOO_MANY_FROM_ADDRESS.asReadOnlyBuffer());
+                ch.close();
+                return;
+            }
+            made = c;
             key = loop.register(ch, SelectionKey.OP_READ, c);
             c.start(key, hub.connect(address(remote), c));
             c.slot(connections.size());
@@ -468,6 +481,7 @@ public final class TcpChatServer implements AutoCloseable {
             connectionCount = connections.size();
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "dropping a connection that failed at accept", e);
+            perAddress.release(made);
             if (key != null) {
                 key.cancel();
             }
@@ -540,6 +554,15 @@ public final class TcpChatServer implements AutoCloseable {
     public String toString() {
         return "TcpChatServer[" + localAddress + ", connections=" + connectionCount
                 + (shuttingDown ? ", shutting down" : "") + "]";
+    }
+
+    /** @return the accepted sockets open now, for tests (call on the loop thread) */
+    List<SocketChannel> channels() {
+        List<SocketChannel> all = new ArrayList<>();
+        for (Connection c : connections) {
+            all.add(c.channel());
+        }
+        return all;
     }
 
     /** @return loop-thread state for diagnostics (call on the loop thread) */

@@ -46,6 +46,11 @@ class MainTest {
         "server,--max-clients,x,--max-clients",
         "client,--port,99999,--port",
         "server,--bogus,1,--bogus",
+        "server,--max-lines-per-second,-1,--max-lines-per-second",
+        "server,--max-clients-per-ip,x,--max-clients-per-ip",
+        "server,--idle-timeout,-5,--idle-timeout",
+        "server,--keepalive-interval,0,--keepalive-interval",
+        "server,--keepalive-count,0,--keepalive-count",
     })
     void shouldNameTheBadFlagAndExitTwo(String command, String flag, String value, String named) {
         assertEquals(2, run(command, flag, value));

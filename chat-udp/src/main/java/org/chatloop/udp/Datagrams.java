@@ -42,6 +42,40 @@ final class Datagrams {
         return true;
     }
 
+    /** The longest token accepted after {@code #ping# }. */
+    static final int MAX_TOKEN_CHARS = 64;
+
+    /**
+     * @return where the token starts if {@code buf[0, len)}, without its terminator, is
+     *         {@code #ping# TOKEN} (TOKEN: 1 to {@value #MAX_TOKEN_CHARS} characters of
+     *         {@code [A-Za-z0-9_-]}), else -1
+     */
+    static int pingTokenOffset(byte[] buf, int len) {
+        int at = PING.length + 1;
+        if (len <= at || len > at + MAX_TOKEN_CHARS || buf[PING.length] != ' ') {
+            return -1;
+        }
+        for (int i = 0; i < PING.length; i++) {
+            if (buf[i] != PING[i]) {
+                return -1;
+            }
+        }
+        for (int i = at; i < len; i++) {
+            byte b = buf[i];
+            boolean ok = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9')
+                    || b == '_' || b == '-';
+            if (!ok) {
+                return -1;
+            }
+        }
+        return at;
+    }
+
+    /** @return whether the datagram is a heartbeat: {@code #ping#} or {@code #ping# TOKEN} */
+    static boolean isHeartbeat(byte[] buf, int len) {
+        return len > 0 && buf[0] == '#' && (isPing(buf, len) || pingTokenOffset(buf, len) >= 0);
+    }
+
     /** @return {@code ip:port}, or {@code [ip6]:port}: how the hub names a client at first */
     static String addressText(InetSocketAddress address) {
         return Addresses.format(address);

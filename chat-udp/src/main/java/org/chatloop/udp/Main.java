@@ -164,6 +164,17 @@ public final class Main {
         @Option(names = "--max-queued-datagrams", paramLabel = "N", description = "Datagrams that may wait for the socket; more are dropped (default: ${DEFAULT-VALUE}).")
         int maxQueuedDatagrams = UdpServerOptions.defaults().maxQueuedDatagrams();
 
+        @Option(names = "--address-validation", paramLabel = "on|off|auto", description = "Make a new address echo a token (* verify TOKEN, answered by #ping# TOKEN) before it is registered; auto is on unless bound to loopback (default: ${DEFAULT-VALUE}).",
+                converter = ValidationConverter.class)
+        UdpServerOptions.AddressValidation addressValidation =
+                UdpServerOptions.defaults().addressValidation();
+
+        @Option(names = "--max-lines-per-second", paramLabel = "R", description = "Datagrams a client may send per second, burst R; more are dropped; 0 for no limit (default: ${DEFAULT-VALUE}).")
+        int maxLinesPerSecond = UdpServerOptions.defaults().maxLinesPerSecond();
+
+        @Option(names = "--max-clients-per-ip", paramLabel = "N", description = "Registrations from one IP address at once; 0 for no limit (default: ${DEFAULT-VALUE}).")
+        int maxClientsPerIp = UdpServerOptions.defaults().maxClientsPerIp();
+
         @Option(names = "--announce-limit", paramLabel = "N", description = "Largest room whose joins and leaves are announced one by one; larger rooms get a summary every few seconds (default: ${DEFAULT-VALUE}).")
         int announceLimit = HubOptions.defaults().announceLimit();
 
@@ -182,10 +193,13 @@ public final class Main {
             requireRange(spec, "--heartbeat-timeout", heartbeatTimeout, 1, 365L * 24 * 3600);
             requireRange(spec, "--max-queued-datagrams", maxQueuedDatagrams, 1,
                     Integer.MAX_VALUE);
+            requireRange(spec, "--max-lines-per-second", maxLinesPerSecond, 0, Integer.MAX_VALUE);
+            requireRange(spec, "--max-clients-per-ip", maxClientsPerIp, 0, Integer.MAX_VALUE);
             requireRange(spec, "--announce-limit", announceLimit, 0, Integer.MAX_VALUE);
             InetSocketAddress bind = resolve(spec, host, port);
             UdpServerOptions options = new UdpServerOptions(host, port, maxMessageBytes,
-                    maxClients, Duration.ofSeconds(heartbeatTimeout), maxQueuedDatagrams);
+                    maxClients, Duration.ofSeconds(heartbeatTimeout), maxQueuedDatagrams,
+                    addressValidation, maxLinesPerSecond, maxClientsPerIp);
             PrintWriter out = spec.commandLine().getOut();
             UdpChatServer server;
             try {
@@ -204,6 +218,22 @@ public final class Main {
                 // serve until stopped
             }
             return EXIT_OK;
+        }
+    }
+
+    /** Reads {@code on}, {@code off} or {@code auto}, in any case. */
+    static final class ValidationConverter
+            implements CommandLine.ITypeConverter<UdpServerOptions.AddressValidation> {
+        @Override
+        public UdpServerOptions.AddressValidation convert(String value) {
+            for (UdpServerOptions.AddressValidation v
+                    : UdpServerOptions.AddressValidation.values()) {
+                if (v.name().equalsIgnoreCase(value)) {
+                    return v;
+                }
+            }
+            throw new CommandLine.TypeConversionException("'" + value
+                    + "' is not one of on, off, auto");
         }
     }
 

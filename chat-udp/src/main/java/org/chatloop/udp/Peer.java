@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import org.chatloop.core.Client;
 import org.chatloop.core.ClientOutput;
 import org.chatloop.core.Frame;
+import org.chatloop.loop.TokenBucket;
 
 /**
  * One registered source address: the transport side of a hub {@link Client}. Frames the hub hands
@@ -27,6 +28,8 @@ final class Peer implements ClientOutput {
     private Client client;
     private long lastHeardNanos;
     private boolean gone;
+    /** The rate limit, or null when there is none. */
+    private TokenBucket bucket;
 
     Peer(InetSocketAddress address, Owner owner, long nowNanos) {
         this.address = address;
@@ -52,6 +55,15 @@ final class Peer implements ClientOutput {
 
     void heard(long nowNanos) {
         lastHeardNanos = nowNanos;
+    }
+
+    void limit(TokenBucket b) {
+        bucket = b;
+    }
+
+    /** @return whether the peer may send one more line now (a token is taken if so) */
+    boolean mayAct(long nowNanos) {
+        return bucket == null || bucket.tryTake(nowNanos);
     }
 
     boolean isGone() {

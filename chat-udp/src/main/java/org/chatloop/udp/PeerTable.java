@@ -1,7 +1,9 @@
 package org.chatloop.udp;
 
+import java.net.InetAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,13 +13,15 @@ import java.util.List;
  * a {@link LinkedHashMap} in access order, so hearing from a peer moves it to the tail and the
  * peers to expire are always at the head. Expiry then costs only the peers it removes, not a scan
  * of the table. Time is an argument (loop-clock nanoseconds), so tests can move it by hand; it
- * must not go backwards.
+ * must not go backwards. It also counts the peers per IP address (any port), one entry per
+ * address with a peer, for the per-address limit.
  *
  * <p>Not thread safe: owned by the server's loop thread.
  */
 final class PeerTable {
     private final LinkedHashMap<SocketAddress, Peer> byAddress =
             new LinkedHashMap<>(64, 0.75f, true);
+    private final HashMap<InetAddress, int[]> perIp = new HashMap<>();
 
     /**
      * A datagram arrived from the address: refreshes its peer, if any.
@@ -39,11 +43,30 @@ final class PeerTable {
         if (old != null) {
             throw new IllegalStateException(peer.address() + " is already registered");
         }
+        perIp.computeIfAbsent(peer.address().getAddress(), a -> new int[1])[0]++;
+    }
+
+    /** @return the peers registered from this IP address, whatever their ports */
+    int countAt(InetAddress ip) {
+        int[] n = perIp.get(ip);
+        return n == null ? 0 : n[0];
+    }
+
+    private void uncount(Peer peer) {
+        InetAddress ip = peer.address().getAddress();
+        int[] n = perIp.get(ip);
+        if (n != null && --n[0] == 0) {
+            perIp.remove(ip);
+        }
     }
 
     /** @return whether the peer was registered (and is not any more) */
     boolean remove(Peer peer) {
-        return byAddress.remove(peer.address(), peer);
+        if (byAddress.remove(peer.address(), peer)) {
+            uncount(peer);
+            return true;
+        }
+        return false;
     }
 
     int size() {
@@ -64,6 +87,7 @@ final class PeerTable {
                 break;
             }
             it.remove();
+            uncount(p);
             if (expired.isEmpty()) {
                 expired = new ArrayList<>();
             }
@@ -76,6 +100,7 @@ final class PeerTable {
     List<Peer> removeAll() {
         List<Peer> all = new ArrayList<>(byAddress.values());
         byAddress.clear();
+        perIp.clear();
         return all;
     }
 

@@ -13,6 +13,7 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -29,6 +30,14 @@ import org.chatloop.loop.LoopTimer;
  * {@code #ping#} at once, keeps the registration alive with a {@code #ping#} every heartbeat
  * interval, sends lines, and hands every datagram it receives, as one line without its
  * terminator, to a callback or to a {@link BlockingQueue}.
+ *
+ * <p><b>Address validation.</b> A server that validates addresses answers the first datagram
+ * with {@code * verify TOKEN}; the client answers {@code #ping# TOKEN} by itself and does not
+ * pass the challenge on. Lines sent before the server first answered are kept and, if the answer
+ * was a challenge, sent again once the server has registered the client (the server dropped
+ * them); lines sent while a challenge is being answered wait for the registration. A line sent
+ * just as a registration lapsed (the server restarted, or the client was silent past its
+ * timeout) can still be lost, as any datagram can.
  *
  * <p><b>Threading.</b> The client's loop thread owns the socket and runs the callback. Any thread
  * may call {@link #send} (it hands the line to the loop with {@code execute}) and {@link #close}.
@@ -58,8 +67,15 @@ public final class UdpChatClient implements AutoCloseable {
     private final LoopTimer heartbeat;
     private final Thread thread;
     private final CountDownLatch answeredOrUnreachable = new CountDownLatch(1);
-    private volatile boolean answered;
+    /** Whether the server has sent anything at all (a challenge too): read by other threads. */
+    private volatile boolean heard;
     private volatile boolean unreachable;
+    /** Lines the server may not have taken: sent before its first answer, or held meanwhile. */
+    private final ArrayDeque<Frame> unconfirmed = new ArrayDeque<>();
+    /** Whether the server has sent anything but a challenge yet. */
+    private boolean answered;
+    /** Whether a challenge was answered and the registration it makes is awaited. */
+    private boolean verifying;
 
     private UdpChatClient(InetSocketAddress server, Duration heartbeatInterval,
                           Consumer<String> onLine, BlockingQueue<String> lines) throws IOException {
@@ -145,7 +161,45 @@ public final class UdpChatClient implements AutoCloseable {
      */
     public void send(String line) {
         Frame frame = Frame.line(Objects.requireNonNull(line, "line"));
-        loop.execute(() -> sender.send(frame, server));
+        loop.execute(() -> sendLine(frame));
+    }
+
+    private void sendLine(Frame frame) {
+        if (!verifying) {
+            sender.send(frame, server);
+        }
+        if ((verifying || !answered) && unconfirmed.size() < MAX_QUEUED_DATAGRAMS) {
+            unconfirmed.add(frame);
+        }
+    }
+
+    /** Answers a challenge; the lines not yet taken wait for the registration. */
+    private void onChallenge(String token) {
+        sender.send(Frame.line("#ping# " + token), server);
+        verifying = true;
+    }
+
+    /** The server answered something else than a challenge: it has registered the client. */
+    private void onRegistered() {
+        if (verifying) {
+            verifying = false;
+            for (Frame f : unconfirmed) {
+                sender.send(f, server);
+            }
+        }
+        unconfirmed.clear();
+        answered = true;
+    }
+
+    /** @return the token of {@code * verify TOKEN}, or null if the line is not a challenge */
+    static String challengeToken(String line) {
+        String prefix = "* " + AddressValidator.CHALLENGE_PREFIX;
+        if (!line.startsWith(prefix)) {
+            return null;
+        }
+        String token = line.substring(prefix.length());
+        byte[] ping = ("#ping# " + token).getBytes(StandardCharsets.US_ASCII);
+        return Datagrams.pingTokenOffset(ping, ping.length) < 0 ? null : token;
     }
 
     /**
@@ -210,14 +264,22 @@ public final class UdpChatClient implements AutoCloseable {
             if (size <= 0) {
                 return;
             }
-            if (!answered) {
-                answered = true;
+            if (!heard) {
+                heard = true;
                 answeredOrUnreachable.countDown();
             }
             in.flip();
             in.get(inBytes, 0, size);
             String line = new String(inBytes, 0, Datagrams.stripTerminator(inBytes, size),
                     StandardCharsets.UTF_8);
+            String token = challengeToken(line);
+            if (token != null) {
+                onChallenge(token);
+                continue;
+            }
+            if (!answered || verifying) {
+                onRegistered();
+            }
             try {
                 onLine.accept(line);
             } catch (RuntimeException e) {
@@ -267,7 +329,7 @@ public final class UdpChatClient implements AutoCloseable {
      */
     public boolean awaitAnswer(Duration timeout) throws InterruptedException {
         answeredOrUnreachable.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        return answered;
+        return heard;
     }
 
     /**

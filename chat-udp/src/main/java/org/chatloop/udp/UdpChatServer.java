@@ -15,6 +15,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.UnresolvedAddressException;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
@@ -27,6 +28,7 @@ import org.chatloop.core.LeaveReason;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.loop.IoHandler;
 import org.chatloop.loop.LoopTimer;
+import org.chatloop.loop.TokenBucket;
 
 /**
  * A UDP chat server: one non-blocking {@link DatagramChannel} on an {@link EventLoop}, serving the
@@ -45,6 +47,17 @@ import org.chatloop.loop.LoopTimer;
  * {@linkplain UdpServerOptions#maxClients() the client limit} new senders get {@code ! server full};
  * a datagram over {@linkplain UdpServerOptions#maxMessageBytes() the size limit} gets
  * {@code ! message too long (max N bytes)}. Datagrams go only to addresses datagrams came from.
+ *
+ * <p><b>Address validation</b> ({@linkplain UdpServerOptions#addressValidation() on, or auto
+ * and not bound to loopback}): an address is registered only once it has echoed a token, so a
+ * spoofed source is never subscribed to a room. Any datagram from an unregistered address is
+ * answered with one {@code * verify TOKEN} (18 bytes; datagrams under 6 bytes get nothing, so
+ * the answer is never more than 3 times the request) and otherwise ignored; {@code #ping# TOKEN}
+ * registers the address and is handled as a heartbeat ({@link AddressValidator}). Past
+ * {@linkplain UdpServerOptions#maxLinesPerSecond() the rate limit} a registered client's
+ * datagrams are dropped and counted; past
+ * {@linkplain UdpServerOptions#maxClientsPerIp() the limit per IP} a new registration gets
+ * {@code ! too many connections from your address}.
  *
  * <p><b>Threading.</b> One loop thread owns everything: the channel, the peer table, the hub and
  * its rooms. {@link #start} creates that thread; {@link #attach} runs on a loop you drive (for
@@ -71,6 +84,8 @@ public final class UdpChatServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(UdpChatServer.class.getName());
     private static final Frame SERVER_FULL = Frame.error("server full");
     private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
+    private static final Frame TOO_MANY_FROM_ADDRESS =
+            Frame.error("too many connections from your address");
 
     private final EventLoop loop;
     private final ChatHub hub;
@@ -92,6 +107,14 @@ public final class UdpChatServer implements AutoCloseable {
     /** Datagrams from unknown addresses dropped because they look like server output. */
     private long ignoredServerLike;
     private volatile boolean closed;
+    /** Checks return routability, or null when address validation is off. */
+    private final AddressValidator validator;
+    /** Challenges sent to unvalidated addresses. */
+    private volatile long challengesSent;
+    /** Datagrams from unvalidated addresses too small to answer within 3 times their size. */
+    private volatile long unanswered;
+    /** Datagrams of registered clients dropped past their rate. */
+    private volatile long rateLimited;
 
     private UdpChatServer(EventLoop loop, ChatHub hub, UdpServerOptions options, boolean ownsLoop,
                           DatagramChannel channel, UnaryOperator<DatagramSender.Wire> wires)
@@ -107,12 +130,20 @@ public final class UdpChatServer implements AutoCloseable {
         this.in = ByteBuffer.allocateDirect(options.maxMessageBytes() + 1);
         this.inBytes = new byte[options.maxMessageBytes()];
         this.timeoutNanos = options.heartbeatTimeout().toNanos();
+        this.validator = validates(options.addressValidation(), localAddress.getAddress())
+                ? new AddressValidator(new SecureRandom()) : null;
         this.key = loop.register(channel, SelectionKey.OP_READ, new Endpoint());
         this.sender = new DatagramSender(wires.apply(new ChannelWire()),
                 options.maxQueuedDatagrams(), MAX_QUEUED_BYTES);
         this.expiryTimer = loop.scheduleRepeating(expiryPeriodNanos(timeoutNanos),
                 TimeUnit.NANOSECONDS, this::expire);
         loop.onClose(this::shutdown);
+    }
+
+    /** @return whether a server bound to {@code bound} validates addresses under {@code v} */
+    static boolean validates(UdpServerOptions.AddressValidation v, InetAddress bound) {
+        return v == UdpServerOptions.AddressValidation.ON
+                || (v == UdpServerOptions.AddressValidation.AUTO && !bound.isLoopbackAddress());
     }
 
     /** Expiry runs at least once a second, and twice per timeout for short timeouts. */
@@ -315,6 +346,21 @@ public final class UdpChatServer implements AutoCloseable {
         return closed;
     }
 
+    /** @return whether new addresses must answer a challenge; safe from any thread */
+    boolean validatesAddresses() {
+        return validator != null;
+    }
+
+    /** @return challenges sent so far; safe from any thread */
+    long challengesSent() {
+        return challengesSent;
+    }
+
+    /** @return datagrams of registered clients dropped past their rate; safe from any thread */
+    long rateLimitedDatagrams() {
+        return rateLimited;
+    }
+
     private void onReadable() {
         for (int n = 0; n < MAX_READS_PER_PASS && !closed; n++) {
             in.clear();
@@ -417,21 +463,58 @@ public final class UdpChatServer implements AutoCloseable {
                 ignoredServerLike++;
                 return;
             }
+            if (validator != null && !validated(from, size, truncated ? -1 : len, now)) {
+                return;
+            }
             if (peers.size() >= options.maxClients()) {
                 sender.send(SERVER_FULL, from);
+                return;
+            }
+            if (options.maxClientsPerIp() > 0
+                    && peers.countAt(from.getAddress()) >= options.maxClientsPerIp()) {
+                sender.send(TOO_MANY_FROM_ADDRESS, from);
                 return;
             }
             peer = register(from, now);
         }
         if (truncated) {
             peer.send(tooLong);
-        } else if (!Datagrams.isPing(inBytes, len)) {
-            hub.onLine(peer.client(), inBytes, 0, len);
+        } else if (!Datagrams.isHeartbeat(inBytes, len)) {
+            if (peer.mayAct(now)) {
+                hub.onLine(peer.client(), inBytes, 0, len);
+            } else {
+                rateLimited++;
+            }
         }
+    }
+
+    /**
+     * A datagram from an unregistered address while validation is on: true if it is
+     * {@code #ping# TOKEN} with the address's valid token; otherwise answers it with a fresh
+     * challenge, if that is at most 3 times its size, and returns false.
+     *
+     * @param len the datagram's length without terminator, -1 if it was truncated
+     */
+    private boolean validated(InetSocketAddress from, int size, int len, long now) {
+        int tokenAt = len < 0 ? -1 : Datagrams.pingTokenOffset(inBytes, len);
+        if (tokenAt >= 0 && validator.isValid(from, inBytes, tokenAt, len - tokenAt, now)) {
+            return true;
+        }
+        if (size >= AddressValidator.MIN_ANSWERED_BYTES) {
+            sender.send(validator.challenge(from, now), from);
+            challengesSent++;
+        } else {
+            unanswered++;
+        }
+        return false;
     }
 
     private Peer register(InetSocketAddress from, long now) {
         Peer peer = new Peer(from, peerOwner, now);
+        if (options.maxLinesPerSecond() > 0) {
+            peer.limit(new TokenBucket(options.maxLinesPerSecond(), options.maxLinesPerSecond(),
+                    now));
+        }
         peers.add(peer, now);
         registered = peers.size();
         try {
@@ -557,6 +640,9 @@ public final class UdpChatServer implements AutoCloseable {
     @Override
     public String toString() {
         return "UdpChatServer[" + Datagrams.addressText(localAddress) + ", clients=" + registered
-                + ", " + sender + (closed ? ", closed" : "") + "]";
+                + ", " + sender + (validator != null ? ", validating, challenges=" + challengesSent
+                + ", unanswered=" + unanswered : "")
+                + (rateLimited > 0 ? ", rate-limited=" + rateLimited : "")
+                + (closed ? ", closed" : "") + "]";
     }
 }

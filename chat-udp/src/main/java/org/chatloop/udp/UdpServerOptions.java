@@ -18,9 +18,34 @@ import java.util.Objects;
  *                         it is removed as timed out (10 s by default, at least 1 ms)
  * @param maxQueuedDatagrams datagrams waiting for room in the socket's send buffer (65536 by
  *                           default); beyond it datagrams are dropped and counted
+ * @param addressValidation whether a new source address must prove it receives what is sent to
+ *                          it before it is registered ({@link AddressValidation#AUTO} by default:
+ *                          on unless the server is bound to a loopback address)
+ * @param maxLinesPerSecond datagrams (other than heartbeats) a registered client may send per
+ *                          second, with a burst of as many; past it they are dropped and counted
+ *                          (0, the default, is no limit)
+ * @param maxClientsPerIp registrations from one IP address at once (0, the default, is no
+ *                        limit); a further one gets {@code ! too many connections from your
+ *                        address}
  */
 public record UdpServerOptions(String host, int port, int maxMessageBytes, int maxClients,
-                               Duration heartbeatTimeout, int maxQueuedDatagrams) {
+                               Duration heartbeatTimeout, int maxQueuedDatagrams,
+                               AddressValidation addressValidation, int maxLinesPerSecond,
+                               int maxClientsPerIp) {
+
+    /**
+     * Whether the server validates source addresses: the first datagram from an unvalidated
+     * address is answered with one {@code * verify TOKEN} datagram, and the address is registered
+     * once it sends {@code #ping# TOKEN}; until then it is sent at most 3 times the bytes it sent.
+     */
+    public enum AddressValidation {
+        /** Always validate. */
+        ON,
+        /** Never validate: any datagram registers its source (spoofable: see docs/SECURITY.md). */
+        OFF,
+        /** Validate unless bound to a loopback address, where no one can spoof a source. */
+        AUTO
+    }
 
     /** The largest UDP payload over IPv4, and so the largest {@code maxMessageBytes}. */
     public static final int MAX_DATAGRAM_BYTES = 65_507;
@@ -34,11 +59,23 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      * @param maxClients registered addresses at most, at least 1
      * @param heartbeatTimeout silence after which a client is removed, at least 1 ms
      * @param maxQueuedDatagrams datagrams waiting for the socket at most, at least 1
+     * @param addressValidation on, off, or auto (on unless bound to loopback)
+     * @param maxLinesPerSecond datagrams a client may send per second, 0 for no limit
+     * @param maxClientsPerIp registrations per IP address at most, 0 for no limit
      * @throws IllegalArgumentException if a setting is out of range
      */
     public UdpServerOptions {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(heartbeatTimeout, "heartbeatTimeout");
+        Objects.requireNonNull(addressValidation, "addressValidation");
+        if (maxLinesPerSecond < 0) {
+            throw new IllegalArgumentException("maxLinesPerSecond must not be negative: "
+                    + maxLinesPerSecond);
+        }
+        if (maxClientsPerIp < 0) {
+            throw new IllegalArgumentException("maxClientsPerIp must not be negative: "
+                    + maxClientsPerIp);
+        }
         if (host.isBlank()) {
             throw new IllegalArgumentException("host must not be blank");
         }
@@ -65,11 +102,11 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
 
     /**
      * @return the defaults: 127.0.0.1:9001, 4096-byte messages, 10000 clients, 10 s heartbeat
-     *         timeout, 65536 queued datagrams
+     *         timeout, 65536 queued datagrams, address validation auto, no rate or address limit
      */
     public static UdpServerOptions defaults() {
         return new UdpServerOptions("127.0.0.1", 9001, 4096, 10_000, Duration.ofSeconds(10),
-                65_536);
+                65_536, AddressValidation.AUTO, 0, 0);
     }
 
     /**
@@ -78,7 +115,8 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withHost(String h) {
         return new UdpServerOptions(h, port, maxMessageBytes, maxClients, heartbeatTimeout,
-                maxQueuedDatagrams);
+                maxQueuedDatagrams, addressValidation,
+                maxLinesPerSecond, maxClientsPerIp);
     }
 
     /**
@@ -87,7 +125,8 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withPort(int p) {
         return new UdpServerOptions(host, p, maxMessageBytes, maxClients, heartbeatTimeout,
-                maxQueuedDatagrams);
+                maxQueuedDatagrams, addressValidation,
+                maxLinesPerSecond, maxClientsPerIp);
     }
 
     /**
@@ -96,7 +135,8 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withMaxMessageBytes(int n) {
         return new UdpServerOptions(host, port, n, maxClients, heartbeatTimeout,
-                maxQueuedDatagrams);
+                maxQueuedDatagrams, addressValidation,
+                maxLinesPerSecond, maxClientsPerIp);
     }
 
     /**
@@ -105,7 +145,8 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withMaxClients(int n) {
         return new UdpServerOptions(host, port, maxMessageBytes, n, heartbeatTimeout,
-                maxQueuedDatagrams);
+                maxQueuedDatagrams, addressValidation,
+                maxLinesPerSecond, maxClientsPerIp);
     }
 
     /**
@@ -114,7 +155,8 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withHeartbeatTimeout(Duration d) {
         return new UdpServerOptions(host, port, maxMessageBytes, maxClients, d,
-                maxQueuedDatagrams);
+                maxQueuedDatagrams, addressValidation,
+                maxLinesPerSecond, maxClientsPerIp);
     }
 
     /**
@@ -122,6 +164,34 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      * @return these options with another bound on the send queue
      */
     public UdpServerOptions withMaxQueuedDatagrams(int n) {
-        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout, n);
+        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout, n,
+                addressValidation, maxLinesPerSecond, maxClientsPerIp);
+    }
+
+    /**
+     * @param v on, off, or auto (on unless bound to loopback)
+     * @return these options with another address validation setting
+     */
+    public UdpServerOptions withAddressValidation(AddressValidation v) {
+        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout,
+                maxQueuedDatagrams, v, maxLinesPerSecond, maxClientsPerIp);
+    }
+
+    /**
+     * @param n datagrams a client may send per second, 0 for no limit
+     * @return these options with another rate limit per client
+     */
+    public UdpServerOptions withMaxLinesPerSecond(int n) {
+        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout,
+                maxQueuedDatagrams, addressValidation, n, maxClientsPerIp);
+    }
+
+    /**
+     * @param n registrations per IP address at most, 0 for no limit
+     * @return these options with another limit of registrations per address
+     */
+    public UdpServerOptions withMaxClientsPerIp(int n) {
+        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout,
+                maxQueuedDatagrams, addressValidation, maxLinesPerSecond, n);
     }
 }

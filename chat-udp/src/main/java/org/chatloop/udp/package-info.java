@@ -6,7 +6,8 @@
  * is the command line ({@code server} and {@code client}).
  *
  * <p>Inside, all package-private: the peer table ordered by last heard time (expiry),
- * the datagram codec, and a sender that copies each frame once into a direct buffer and queues,
- * boundedly, what the socket cannot take yet.
+ * the datagram codec, the stateless address validator (challenge tokens), and a sender that
+ * copies each frame once into a direct buffer and queues, boundedly, what the socket cannot take
+ * yet.
  */
 package org.chatloop.udp;

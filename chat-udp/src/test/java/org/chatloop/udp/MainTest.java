@@ -105,6 +105,9 @@ class MainTest {
         "server --heartbeat-timeout -1, --heartbeat-timeout",
         "server --heartbeat-timeout 0, --heartbeat-timeout",
         "server --max-queued-datagrams 0, --max-queued-datagrams",
+        "server --address-validation maybe, --address-validation",
+        "server --max-lines-per-second -1, --max-lines-per-second",
+        "server --max-clients-per-ip -2, --max-clients-per-ip",
         "server --host nosuch.invalid --port 0, --host",
         "client --port 0, --port",
         "client --port xyz, --port",
@@ -160,7 +163,18 @@ class MainTest {
 
     @Test
     void shouldRunTheDemoClientUntilQuit() throws Exception {
-        try (UdpChatServer server = UdpChatServer.start(UdpServerOptions.defaults().withPort(0));
+        runTheDemoClientUntilQuit(UdpServerOptions.AddressValidation.AUTO);
+    }
+
+    @Test
+    void shouldRunTheDemoClientAgainstAServerThatValidatesAddresses() throws Exception {
+        runTheDemoClientUntilQuit(UdpServerOptions.AddressValidation.ON);
+    }
+
+    private void runTheDemoClientUntilQuit(UdpServerOptions.AddressValidation validation)
+            throws Exception {
+        try (UdpChatServer server = UdpChatServer.start(UdpServerOptions.defaults().withPort(0)
+                .withAddressValidation(validation));
              PipedOutputStream keyboard = new PipedOutputStream()) {
             PipedInputStream stdin = new PipedInputStream(keyboard);
             Main main = new Main(stdin, r -> fail("the client installs no hook"));

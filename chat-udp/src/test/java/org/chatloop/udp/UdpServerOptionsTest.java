@@ -12,7 +12,7 @@ class UdpServerOptionsTest {
     @Test
     void shouldDefaultToTheDocumentedValues() {
         assertEquals(new UdpServerOptions("127.0.0.1", 9001, 4096, 10_000, Duration.ofSeconds(10),
-                65_536), d);
+                65_536, UdpServerOptions.AddressValidation.AUTO, 0, 0), d);
     }
 
     @Test
@@ -25,6 +25,10 @@ class UdpServerOptionsTest {
                 .heartbeatTimeout());
         assertEquals(7, d.withMaxQueuedDatagrams(7).maxQueuedDatagrams());
         assertEquals(d.withPort(0).withMaxClients(3), d.withMaxClients(3).withPort(0));
+        assertEquals(UdpServerOptions.AddressValidation.ON,
+                d.withAddressValidation(UdpServerOptions.AddressValidation.ON).addressValidation());
+        assertEquals(5, d.withMaxLinesPerSecond(5).maxLinesPerSecond());
+        assertEquals(2, d.withMaxClientsPerIp(2).maxClientsPerIp());
     }
 
     @Test
@@ -41,6 +45,9 @@ class UdpServerOptionsTest {
         assertThrows(IllegalArgumentException.class, () -> d.withHeartbeatTimeout(Duration.ZERO));
         assertThrows(IllegalArgumentException.class,
                 () -> d.withHeartbeatTimeout(Duration.ofSeconds(-1)));
+        assertThrows(NullPointerException.class, () -> d.withAddressValidation(null));
+        assertThrows(IllegalArgumentException.class, () -> d.withMaxLinesPerSecond(-1));
+        assertThrows(IllegalArgumentException.class, () -> d.withMaxClientsPerIp(-1));
     }
 
     @Test

@@ -19,10 +19,12 @@ final class ChatloopUdpPeer implements UdpPeerServer {
         this.server = server;
     }
 
-    static ChatloopUdpPeer start() throws IOException {
+    static ChatloopUdpPeer start(boolean validating) throws IOException {
         return new ChatloopUdpPeer(UdpChatServer.start(UdpServerOptions.defaults()
                 .withPort(0)
-                .withMaxQueuedDatagrams(MAX_QUEUED_DATAGRAMS)));
+                .withMaxQueuedDatagrams(MAX_QUEUED_DATAGRAMS)
+                .withAddressValidation(validating ? UdpServerOptions.AddressValidation.ON
+                        : UdpServerOptions.AddressValidation.AUTO)));
     }
 
     @Override

@@ -17,7 +17,19 @@ public enum UdpPeer {
     CHATLOOP {
         @Override
         UdpPeerServer open() throws IOException {
-            return ChatloopUdpPeer.start();
+            return ChatloopUdpPeer.start(false);
+        }
+    },
+    /**
+     * The same server with {@code --address-validation on} (on loopback {@code auto} leaves it
+     * off): every new address must answer a {@code * verify TOKEN} challenge before it is
+     * registered; the harness answers it. Compared with {@link #CHATLOOP}, the cost of validation
+     * once addresses are validated.
+     */
+    CHATLOOP_VALIDATING {
+        @Override
+        UdpPeerServer open() throws IOException {
+            return ChatloopUdpPeer.start(true);
         }
     },
     /**

@@ -301,6 +301,7 @@ public final class Report {
             case "FLOOR" -> "floor";
             case "NETTY_NIO" -> "Netty NIO";
             case "BLOCKING_THREAD" -> "blocking thread";
+            case "CHATLOOP_VALIDATING" -> "chatloop, address validation on";
             default -> peer.toLowerCase(Locale.ROOT);
         };
     }
