@@ -57,7 +57,11 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private boolean writeInterest;
     private boolean tooSlow;
     private boolean congested;
-    private long congestedSince;
+    /**
+     * When the connection became congested, in the loop clock's milliseconds, truncated to an int
+     * (differences stay exact for 24 days; an idle connection's size counts).
+     */
+    private int congestedSinceMillis;
     private boolean readPaused;
     /**
      * The one timer a connection needs at a time, as they never overlap: until the first byte,
@@ -226,7 +230,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         }
         if (!congested && pending > server.options().maxPendingBytes() / 4) {
             congested = true;
-            congestedSince = server.loop().nanoTime();
+            congestedSinceMillis = (int) (server.loop().nanoTime() / 1_000_000);
             server.congested(this);
         }
         if (!dirty && !writeInterest) {
@@ -292,7 +296,8 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     /** @return whether the connection has been congested for longer than {@code timeoutNanos} */
     boolean congestedLongerThan(long now, long timeoutNanos) {
-        return congested && now - congestedSince > timeoutNanos;
+        return congested
+                && (long) ((int) (now / 1_000_000) - congestedSinceMillis) * 1_000_000 > timeoutNanos;
     }
 
     /**
