@@ -3,8 +3,8 @@ package org.chatloop.tcp;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
-import java.nio.channels.SocketChannel;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.chatloop.core.Client;
 import org.chatloop.core.ClientOutput;
 import org.chatloop.core.Frame;
@@ -23,6 +23,10 @@ import org.chatloop.loop.LoopTimer;
  * {@link #release()}, the one place that cancels the key, closes the socket, returns the buffers
  * and forgets the connection.
  *
+ * <p>Over TLS a connection starts out handshaking: it is not in the hub yet (it joins the lobby
+ * once the handshake is done), nothing is sent to it, and a handshake that fails, or does not
+ * finish within the handshake timeout, ends it through {@link #abort}.
+ *
  * <p>Not thread safe: owned by the server's loop thread.
  */
 final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
@@ -33,7 +37,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private enum State { OPEN, CLOSING, CLOSED }
 
     private final TcpChatServer server;
-    private final SocketChannel channel;
+    private final Transport channel;
     private final LineDecoder decoder;
     private final OutboundQueue out;
     private SelectionKey key;
@@ -46,17 +50,44 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private long congestedSince;
     private boolean readPaused;
     private LoopTimer closeDeadline;
+    private Supplier<Client> join;
+    private LoopTimer handshakeDeadline;
 
-    Connection(TcpChatServer server, SocketChannel channel) {
+    Connection(TcpChatServer server, Transport channel) {
         this.server = server;
         this.channel = channel;
         this.decoder = new LineDecoder(server.options().maxLineBytes());
         this.out = new OutboundQueue(server.pool());
     }
 
-    void start(SelectionKey selectionKey, Client chatClient) {
+    /** Joins the hub through {@code joinHub} now, or once the TLS handshake is done. */
+    void start(SelectionKey selectionKey, Supplier<Client> joinHub) {
         this.key = selectionKey;
-        this.client = chatClient;
+        if (!channel.handshaking()) {
+            this.client = joinHub.get();
+            return;
+        }
+        join = joinHub;
+        handshakeDeadline = server.loop().schedule(server.options().handshakeTimeout().toNanos(),
+                TimeUnit.NANOSECONDS, () -> {
+                    server.log().log(System.Logger.Level.DEBUG, "TLS handshake timed out: {0}", this);
+                    abort(LeaveReason.TIMED_OUT);
+                });
+    }
+
+    /** Advances the TLS handshake; once done, joins the hub and reads what came with it. */
+    private void handshake() throws IOException {
+        int waitFor = channel.handshake();
+        if (waitFor != 0) {
+            key.interestOps(waitFor);
+            return;
+        }
+        handshakeDeadline.cancel();
+        Supplier<Client> joinHub = join;
+        join = null;
+        client = joinHub.get();
+        updateInterest();
+        read();
     }
 
     Client client() {
@@ -77,6 +108,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     @Override
     public void onReady(int readyOps) throws IOException {
+        if (join != null) {
+            handshake();
+            return;
+        }
         if ((readyOps & SelectionKey.OP_WRITE) != 0) {
             flush();
         }
@@ -107,6 +142,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
                 return;
             }
             if (n == 0) {
+                if (channel.owesWrite()) {
+                    flush(); // TLS: a handshake message (e.g. a key update) waits to go out
+                }
                 return;
             }
             total += n;
@@ -114,6 +152,25 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             if (state != State.OPEN || server.roomIsCongested(this)) {
                 return;
             }
+        }
+        readBufferedLater();
+    }
+
+    /**
+     * TLS decrypts one record per read and may hold more that the selector cannot report: a read
+     * cut short by the budget comes back on the next pass instead of waiting for the socket.
+     */
+    private void readBufferedLater() {
+        if (channel.buffersInput()) {
+            server.loop().execute(() -> {
+                if (state == State.OPEN && !readPaused && key.isValid()) {
+                    try {
+                        onReady(SelectionKey.OP_READ);
+                    } catch (IOException | RuntimeException e) {
+                        onFailure(e);
+                    }
+                }
+            });
         }
     }
 
@@ -132,7 +189,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     /** Appends the frame to pending output; marks the connection too slow past the bound. */
     @Override
     public void send(Frame frame) {
-        if (state == State.CLOSED || tooSlow) {
+        if (state == State.CLOSED || tooSlow || join != null) {
             return;
         }
         out.append(frame);
@@ -170,8 +227,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         if (state == State.CLOSED) {
             return;
         }
+        boolean drained;
         try {
             out.writeTo(channel, server.gatherScratch(), WRITE_BUDGET_BYTES);
+            drained = out.isEmpty() && channel.drain();
         } catch (IOException e) {
             abort(LeaveReason.CONNECTION_ERROR);
             return;
@@ -180,7 +239,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             congested = false;
             server.decongested(this);
         }
-        if (out.isEmpty()) {
+        if (drained) {
             if (writeInterest) {
                 writeInterest = false;
                 updateInterest();
@@ -226,6 +285,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     void resumeReading() {
         readPaused = false;
         updateInterest();
+        readBufferedLater();
     }
 
     private void updateInterest() {
@@ -245,7 +305,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         state = State.CLOSING;
-        server.hub().disconnect(client, reason);
+        if (client != null) {
+            server.hub().disconnect(client, reason);
+        }
         updateInterest();
         if (out.isEmpty() && !dirty) {
             release();
@@ -262,7 +324,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         state = State.CLOSING;
-        server.hub().disconnect(client, reason);
+        if (client != null) {
+            server.hub().disconnect(client, reason);
+        }
         release();
     }
 
@@ -274,6 +338,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         state = State.CLOSED;
         if (closeDeadline != null) {
             closeDeadline.cancel();
+        }
+        if (handshakeDeadline != null) {
+            handshakeDeadline.cancel();
         }
         key.cancel();
         try {
@@ -291,7 +358,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     @Override
     public String toString() {
-        return "Connection[" + client + ", " + state + ", " + out
+        return "Connection[" + client + ", " + state + ", " + channel + ", " + out
                 + (writeInterest ? ", OP_WRITE" : "") + (congested ? ", congested" : "")
                 + (readPaused ? ", paused" : "") + (tooSlow ? ", too slow" : "") + "]";
     }

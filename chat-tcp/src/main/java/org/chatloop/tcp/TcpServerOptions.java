@@ -2,6 +2,7 @@ package org.chatloop.tcp;
 
 import java.time.Duration;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 
 /**
  * Settings of a {@link TcpChatServer}. Immutable; start from {@link #defaults()} and change what
@@ -23,10 +24,17 @@ import java.util.Objects;
  *                            hold its room up for longer
  * @param shutdownFlushTimeout how long {@link TcpChatServer#stop()} waits for pending output to
  *                             reach clients before it closes them anyway (2 s by default)
+ * @param tls the TLS context holding the server's certificate and key (for example from
+ *            {@link PemTls#serverContext}), or {@code null} (the default) for plain TCP. Only
+ *            TLS 1.3 and 1.2 are enabled, with the context's default cipher suites
+ * @param handshakeTimeout how long a TLS client may take to finish its handshake before it is
+ *                         closed (10 s by default); a TLS client joins the lobby only
+ *                         once its handshake is done
  */
 public record TcpServerOptions(String host, int port, int backlog, int maxLineBytes,
                                int maxClients, int maxPendingBytes, Duration slowConsumerTimeout,
-                               Duration shutdownFlushTimeout) {
+                               Duration shutdownFlushTimeout, SSLContext tls,
+                               Duration handshakeTimeout) {
 
     /** Validates every setting. */
     public TcpServerOptions {
@@ -46,6 +54,10 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         if (shutdownFlushTimeout.isNegative()) {
             throw new IllegalArgumentException("shutdownFlushTimeout must not be negative");
         }
+        Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
+        if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+            throw new IllegalArgumentException("handshakeTimeout must be positive");
+        }
     }
 
     private static void requirePositive(String name, int value) {
@@ -54,57 +66,72 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         }
     }
 
-    /** @return the defaults: 127.0.0.1:9001, backlog 1024, 4096-byte lines, 10000 clients, 1 MiB */
+    /**
+     * @return the defaults: 127.0.0.1:9001, backlog 1024, 4096-byte lines, 10000 clients, 1 MiB,
+     *         plain TCP
+     */
     public static TcpServerOptions defaults() {
         return new TcpServerOptions("127.0.0.1", 9001, 1024, 4096, 10_000, 1 << 20,
-                Duration.ofSeconds(5), Duration.ofSeconds(2));
+                Duration.ofSeconds(5), Duration.ofSeconds(2), null, Duration.ofSeconds(10));
     }
 
     /** @return these options with another host */
     public TcpServerOptions withHost(String h) {
         return new TcpServerOptions(h, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout, tls, handshakeTimeout);
     }
 
     /** @return these options with another port (0 for any free port) */
     public TcpServerOptions withPort(int p) {
         return new TcpServerOptions(host, p, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout, tls, handshakeTimeout);
     }
 
     /** @return these options with another listen backlog */
     public TcpServerOptions withBacklog(int b) {
         return new TcpServerOptions(host, port, b, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout, tls, handshakeTimeout);
     }
 
     /** @return these options with another line limit */
     public TcpServerOptions withMaxLineBytes(int n) {
         return new TcpServerOptions(host, port, backlog, n, maxClients, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout, tls, handshakeTimeout);
     }
 
     /** @return these options with another connection limit */
     public TcpServerOptions withMaxClients(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, n, maxPendingBytes,
-                slowConsumerTimeout, shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout, tls, handshakeTimeout);
     }
 
     /** @return these options with another bound on each connection's unsent output */
     public TcpServerOptions withMaxPendingBytes(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, n,
-                slowConsumerTimeout, shutdownFlushTimeout);
+                slowConsumerTimeout, shutdownFlushTimeout, tls, handshakeTimeout);
     }
 
     /** @return these options with another time a connection may stay congested */
     public TcpServerOptions withSlowConsumerTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                d, shutdownFlushTimeout);
+                d, shutdownFlushTimeout, tls, handshakeTimeout);
     }
 
     /** @return these options with another shutdown flush timeout */
     public TcpServerOptions withShutdownFlushTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
-                slowConsumerTimeout, d);
+                slowConsumerTimeout, d, tls, handshakeTimeout);
+    }
+
+    /** @return these options serving TLS with {@code context} ({@code null}: plain TCP) */
+    public TcpServerOptions withTls(SSLContext context) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                slowConsumerTimeout, shutdownFlushTimeout, context, handshakeTimeout);
+    }
+
+    /** @return these options with another TLS handshake timeout */
+    public TcpServerOptions withHandshakeTimeout(Duration d) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                slowConsumerTimeout, shutdownFlushTimeout, tls, d);
     }
 }
