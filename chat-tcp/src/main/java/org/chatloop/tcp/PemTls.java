@@ -131,6 +131,10 @@ public final class PemTls {
 
     private static List<X509Certificate> certificates(Path file) throws IOException {
         byte[] bytes = read(file);
+        if (!new String(bytes, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
+            throw new IOException(file + ": no PEM certificate in it "
+                    + "(expected -----BEGIN CERTIFICATE-----)");
+        }
         List<X509Certificate> chain = new ArrayList<>();
         try {
             CertificateFactory cf = CertificateFactory.getInstance("X.509");
@@ -138,7 +142,8 @@ public final class PemTls {
                 chain.add((X509Certificate) c);
             }
         } catch (CertificateException e) {
-            throw new IOException(file + ": not a PEM certificate (" + e.getMessage() + ")", e);
+            throw new IOException(file + ": not a valid PEM certificate (" + e.getMessage() + ")",
+                    e);
         }
         if (chain.isEmpty()) {
             throw new IOException(file + ": no PEM certificate in it "
