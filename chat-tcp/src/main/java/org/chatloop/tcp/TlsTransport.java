@@ -26,9 +26,10 @@ import tlschannel.TlsChannel;
  * (0 bytes, or fewer bytes taken than offered) plus {@link #owesWrite()}. Everything runs on the
  * caller's thread, the loop thread, delegated handshake tasks included.
  *
- * <p>Only TLS 1.3 and 1.2 are enabled, with the JDK's default cipher suites. A TLS 1.2 peer that
- * tries to renegotiate is refused (the connection fails), since renegotiation can leave a
- * non-blocking {@code SSLEngine} unable to wrap application data.
+ * <p>Only TLS 1.3 and 1.2 are enabled, with the JDK's default cipher suites. A TLS 1.2
+ * renegotiation that the engine completes within one read goes through; one still in progress
+ * when a read needs more input, or when a write begins, fails the connection, since a
+ * non-blocking {@code SSLEngine} cannot wrap application data in the middle of it.
  *
  * <p>Writes: a gathering {@link #write(ByteBuffer[], int, int)} becomes as few records as the
  * engine allows, each taking up to 16 KiB of plaintext from as many buffers as it needs (the JDK
@@ -188,7 +189,7 @@ final class TlsTransport implements Transport {
         return handshaken;
     }
 
-    /** TLS 1.2 renegotiation is refused: the engine would stop wrapping application data. */
+    /** A TLS 1.2 renegotiation left half done is refused: the engine cannot wrap data then. */
     private void refuseRenegotiation() throws SSLException {
         if (renegotiable && engine.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING) {
             throw new SSLException("TLS renegotiation is not supported");
