@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
@@ -12,7 +13,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import org.HdrHistogram.Histogram;
+import tlschannel.ClientTlsChannel;
+import tlschannel.NeedsReadException;
+import tlschannel.NeedsWriteException;
 
 /**
  * The client side of a TCP fan-out measurement: one publisher and N subscribers on one selector,
@@ -28,17 +34,26 @@ import org.HdrHistogram.Histogram;
  * a whole line by its known length (marker, digits, newline) without scanning it byte by byte;
  * anything else goes through a byte-wise parser.
  *
+ * <p>Over TLS every client runs tls-channel's {@link ClientTlsChannel} on the JDK's
+ * {@code SSLEngine}, offering only TLS 1.3 with {@link #TLS_CIPHER}, whatever the server: the
+ * client side costs the same for every server compared.
+ *
  * <p>Not thread safe: one thread drives it.
  */
 public final class FanOutHarness implements AutoCloseable {
     private static final byte DATA = '#';
     private static final byte SYNC = '$';
+    /** The one cipher suite the harness offers over TLS. */
+    public static final String TLS_CIPHER = "TLS_AES_128_GCM_SHA256";
 
     private final Selector selector;
     private final int lineBytes;
     private final int window;
     private final List<Subscriber> subscribers = new ArrayList<>();
     private final SocketChannel publisher;
+    private final SSLContext tls;
+    private final ByteChannel publisherIo;
+    private boolean publisherOwes;
     private final ByteBuffer readBuffer = ByteBuffer.allocate(256 * 1024);
     private final ByteBuffer out = ByteBuffer.allocateDirect(1 << 20);
     private final int[] doneCount;
@@ -58,6 +73,17 @@ public final class FanOutHarness implements AutoCloseable {
      */
     public FanOutHarness(int port, int subscriberCount, int lineBytes, int window)
             throws IOException {
+        this(port, subscriberCount, lineBytes, window, null);
+    }
+
+    /**
+     * Same as {@link #FanOutHarness(int, int, int, int)}, over TLS unless {@code tls} is null.
+     *
+     * @param tls the client context (whom to trust), or null for plain TCP
+     */
+    public FanOutHarness(int port, int subscriberCount, int lineBytes, int window, SSLContext tls)
+            throws IOException {
+        this.tls = tls;
         if (lineBytes < 16) {
             throw new IllegalArgumentException("lineBytes must be at least 16: " + lineBytes);
         }
@@ -68,20 +94,47 @@ public final class FanOutHarness implements AutoCloseable {
         this.selector = Selector.open();
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
         for (int i = 0; i < subscriberCount; i++) {
-            Subscriber s = new Subscriber(connect(address));
+            SocketChannel ch = connect(address);
+            Subscriber s = new Subscriber(ch, secure(ch));
             s.channel.register(selector, SelectionKey.OP_READ, s);
             subscribers.add(s);
         }
         publisher = connect(address);
+        publisherIo = secure(publisher);
         publisher.register(selector, SelectionKey.OP_READ, null);
         sync(TimeUnit.SECONDS.toNanos(60));
+    }
+
+    /** Over TLS: a blocking handshake, then the channel turns non-blocking. */
+    private ByteChannel secure(SocketChannel ch) throws IOException {
+        if (tls == null) {
+            ch.configureBlocking(false);
+            return ch;
+        }
+        SSLEngine engine = tls.createSSLEngine();
+        engine.setUseClientMode(true);
+        engine.setEnabledProtocols(new String[] {"TLSv1.3"});
+        engine.setEnabledCipherSuites(new String[] {TLS_CIPHER});
+        ClientTlsChannel io = ClientTlsChannel.newBuilder(ch, engine).build();
+        io.handshake();
+        ch.configureBlocking(false);
+        return io;
+    }
+
+    /** Writes what {@code b} holds as far as the socket takes it (over TLS: and what is owed). */
+    private void write(ByteBuffer b) throws IOException {
+        try {
+            publisherIo.write(b);
+            publisherOwes = false;
+        } catch (NeedsWriteException e) {
+            publisherOwes = true; // the bytes taken are in a record still to be sent
+        }
     }
 
     private static SocketChannel connect(InetSocketAddress address) throws IOException {
         SocketChannel ch = SocketChannel.open();
         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
         ch.connect(address); // blocking connect: the server may be a blocking design
-        ch.configureBlocking(false);
         return ch;
     }
 
@@ -120,9 +173,9 @@ public final class FanOutHarness implements AutoCloseable {
 
     private void writeFully(byte[] bytes, long deadline) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-            publisher.write(b);
-            if (b.hasRemaining()) {
+        while (b.hasRemaining() || publisherOwes) {
+            write(b);
+            if (b.hasRemaining() || publisherOwes) {
                 poll(1);
                 if (System.nanoTime() - deadline > 0) {
                     throw new IOException("publisher could not write");
@@ -181,7 +234,7 @@ public final class FanOutHarness implements AutoCloseable {
                     putLine(sent);
                     out.flip();
                     sentAt[(int) (sent % window)] = System.nanoTime();
-                    publisher.write(out);
+                    write(out);
                     out.compact();
                     if (out.position() > 0) {
                         throw new IOException("publisher socket full at " + perSecond
@@ -208,9 +261,9 @@ public final class FanOutHarness implements AutoCloseable {
             sent++;
             putLine(sent);
         }
-        if (out.position() > 0) {
+        if (out.position() > 0 || publisherOwes) {
             out.flip();
-            publisher.write(out);
+            write(out);
             out.compact();
         }
     }
@@ -242,12 +295,19 @@ public final class FanOutHarness implements AutoCloseable {
     }
 
     private void onReadable(SelectionKey key) {
-        SocketChannel ch = (SocketChannel) key.channel();
         Subscriber s = (Subscriber) key.attachment();
+        ByteChannel ch = s != null ? s.io : publisherIo;
         try {
-            for (int i = 0; i < 8; i++) {
+            // Over TLS, read until the channel needs the socket: records it has already taken
+            // in are invisible to the selector.
+            for (int i = 0; i < 8 || tls != null; i++) {
                 readBuffer.clear();
-                int n = ch.read(readBuffer);
+                int n;
+                try {
+                    n = ch.read(readBuffer);
+                } catch (NeedsReadException e) {
+                    return;
+                }
                 if (n < 0) {
                     fail("a connection was closed by the server");
                     key.cancel();
@@ -298,6 +358,7 @@ public final class FanOutHarness implements AutoCloseable {
         private static final int EXPECT_NEWLINE = 5;
 
         final SocketChannel channel;
+        final ByteChannel io;
         long expected = 1;
         long lastSync;
         private int state = SCAN;
@@ -309,8 +370,9 @@ public final class FanOutHarness implements AutoCloseable {
         /** Where {@code #} or {@code $} stands in the publisher's lines, once seen. */
         private int prefixLength = -1;
 
-        Subscriber(SocketChannel channel) {
+        Subscriber(SocketChannel channel, ByteChannel io) {
             this.channel = channel;
+            this.io = io;
         }
 
         void consume(byte[] buf, int len) {
@@ -436,10 +498,21 @@ public final class FanOutHarness implements AutoCloseable {
     @Override
     public void close() throws IOException {
         for (Subscriber s : subscribers) {
+            closeQuietly(s.io);
             s.channel.close();
         }
+        closeQuietly(publisherIo);
         publisher.close();
         selector.close();
+    }
+
+    /** Over TLS, close sends close_notify if the socket takes it: best effort. */
+    private static void closeQuietly(ByteChannel io) {
+        try {
+            io.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
     }
 
     @Override

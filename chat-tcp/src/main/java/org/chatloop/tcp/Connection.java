@@ -2,9 +2,11 @@ package org.chatloop.tcp;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.chatloop.core.Client;
 import org.chatloop.core.ClientOutput;
 import org.chatloop.core.Frame;
@@ -22,6 +24,11 @@ import org.chatloop.loop.LoopTimer;
  * shutdown &mdash; goes through {@link #closeGracefully} or {@link #abort}, and both end in
  * {@link #release()}, the one place that cancels the key, closes the socket, returns the buffers
  * and forgets the connection.
+ *
+ * <p>Over TLS a connection starts out handshaking: it is not in the hub yet (it joins the lobby
+ * once the handshake is done), nothing is sent to it, and a handshake that fails, or does not
+ * finish within the handshake timeout, ends it through {@link #abort}. A plain connection holds no
+ * {@link Transport} object at all: its socket is reached through its selection key.
  *
  * <p>Not thread safe: owned by the server's loop thread.
  */
@@ -64,20 +71,29 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private int congestedSinceMillis;
     private boolean readPaused;
     /**
-     * The one timer a connection needs at a time, as they never overlap: until the first byte,
-     * the silence deadline ({@code idleTimeout}); while {@code OPEN} after that, the pause that
-     * ends an unframed client's line; while {@code CLOSING}, the flush deadline. One field, not
-     * three: an idle connection's size counts (see {@code IdleMemoryProbe}).
+     * The one timer a connection needs at a time, as they never overlap: while a TLS handshake
+     * runs, its deadline; then, until the first byte, the silence deadline ({@code idleTimeout});
+     * while {@code OPEN} after that, the pause that ends an unframed client's line; while
+     * {@code CLOSING}, the flush deadline. One field, not four: an idle connection's size counts
+     * (see {@code IdleMemoryProbe}).
      */
     private LoopTimer timer;
     private int slot = -1;
     /** Flood control ({@code maxLinesPerSecond}), or null when off; it holds its own timer. */
     private final LineThrottle throttle;
     private boolean ratePaused;
+    /** The TLS stream over the socket, or null for plain TCP. */
+    private final Transport tls;
+    /** How to join the hub once the TLS handshake is done; null when joined (or plain). */
+    private Supplier<Client> join;
 
-    Connection(TcpChatServer server, SocketChannel channel) {
+    /**
+     * @param tls the TLS transport over the connection's socket, or null for plain TCP (the
+     *            socket itself is reached through the selection key given to {@link #start})
+     */
+    Connection(TcpChatServer server, Transport tls) {
         this.server = server;
-        assert channel != null; // reached through the key: see channel()
+        this.tls = tls;
         this.decoder = new LineDecoder(server.options().maxLineBytes());
         this.out = new OutboundQueue(server.pool());
         int rate = server.options().maxLinesPerSecond();
@@ -85,21 +101,61 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
                 ? new LineThrottle(rate, decoder, this, server.loop().nanoTime()) : null;
     }
 
-    void start(SelectionKey selectionKey, Client chatClient) {
+    /** Joins the hub through {@code joinHub} now, or once the TLS handshake is done. */
+    void start(SelectionKey selectionKey, Supplier<Client> joinHub) {
         this.key = selectionKey;
-        this.client = chatClient;
+        if (tls == null || !tls.handshaking()) {
+            joined(joinHub);
+            return;
+        }
+        join = joinHub;
+        timer = server.loop().schedule(server.options().handshakeTimeout().toNanos(),
+                TimeUnit.NANOSECONDS, () -> {
+                    timer = null;
+                    server.log().log(System.Logger.Level.DEBUG, "TLS handshake timed out: {0}",
+                            this);
+                    abort(LeaveReason.TIMED_OUT);
+                });
+    }
+
+    private void joined(Supplier<Client> joinHub) {
+        this.client = joinHub.get();
         long idle = server.options().idleTimeout().toNanos();
-        if (idle > 0) {
+        if (idle > 0 && state == State.OPEN) {
             timer = server.loop().schedule(idle, TimeUnit.NANOSECONDS, this::silentTooLong);
         }
+    }
+
+    /** Advances the TLS handshake; once done, joins the hub and reads what came with it. */
+    private void handshake() throws IOException {
+        int waitFor = tls.handshake();
+        if (waitFor != 0) {
+            key.interestOps(waitFor);
+            return;
+        }
+        if (timer != null) {
+            timer.cancel();
+            timer = null;
+        }
+        Supplier<Client> joinHub = join;
+        join = null;
+        joined(joinHub);
+        updateInterest();
+        read();
     }
 
     Client client() {
         return client;
     }
 
+    /** @return the raw socket (under TLS, the one the TLS stream runs on) */
     SocketChannel channel() {
         return (SocketChannel) key.channel();
+    }
+
+    /** @return where output goes: the TLS stream, or the socket */
+    private GatheringByteChannel sink() {
+        return tls != null ? tls : channel();
     }
 
     /** @return the connection's index in the server's list of open connections, or -1 */
@@ -125,6 +181,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     @Override
     public void onReady(int readyOps) throws IOException {
+        if (join != null) {
+            handshake();
+            return;
+        }
         if ((readyOps & SelectionKey.OP_WRITE) != 0) {
             flush();
         }
@@ -148,13 +208,16 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         int total = 0;
         for (int i = 0; i < READS_PER_EVENT && total < READ_BUDGET_BYTES; i++) {
             buf.clear();
-            int n = channel().read(buf);
+            int n = tls != null ? tls.read(buf) : channel().read(buf);
             if (n < 0) {
                 decoder.finish(this);
                 closeGracefully(LeaveReason.DISCONNECTED);
                 return;
             }
             if (n == 0) {
+                if (tls != null && tls.owesWrite()) {
+                    flush(); // TLS: a handshake message (e.g. a key update) waits to go out
+                }
                 return;
             }
             total += n;
@@ -175,6 +238,25 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             if (state != State.OPEN || server.roomIsCongested(this)) {
                 return;
             }
+        }
+        readBufferedLater();
+    }
+
+    /**
+     * TLS decrypts one record per read and may hold more that the selector cannot report: a read
+     * cut short by the budget comes back on the next pass instead of waiting for the socket.
+     */
+    private void readBufferedLater() {
+        if (tls != null && tls.buffersInput()) {
+            server.loop().execute(() -> {
+                if (state == State.OPEN && !readPaused && !ratePaused && key.isValid()) {
+                    try {
+                        onReady(SelectionKey.OP_READ);
+                    } catch (IOException | RuntimeException e) {
+                        onFailure(e);
+                    }
+                }
+            });
         }
     }
 
@@ -219,7 +301,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     /** Appends the frame to pending output; marks the connection too slow past the bound. */
     @Override
     public void send(Frame frame) {
-        if (state == State.CLOSED || tooSlow) {
+        if (state == State.CLOSED || tooSlow || join != null) {
             return;
         }
         out.append(frame);
@@ -257,8 +339,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         if (state == State.CLOSED) {
             return;
         }
+        boolean drained;
         try {
-            out.writeTo(channel(), server.gatherScratch(), WRITE_BUDGET_BYTES);
+            out.writeTo(sink(), server.gatherScratch(), WRITE_BUDGET_BYTES);
+            drained = out.isEmpty() && (tls == null || tls.drain());
         } catch (IOException e) {
             abort(LeaveReason.CONNECTION_ERROR);
             return;
@@ -267,7 +351,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             congested = false;
             server.decongested(this);
         }
-        if (out.isEmpty()) {
+        if (drained) {
             if (writeInterest) {
                 writeInterest = false;
                 updateInterest();
@@ -314,6 +398,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     void resumeReading() {
         readPaused = false;
         updateInterest();
+        readBufferedLater();
     }
 
     /**
@@ -340,6 +425,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         if (drained) {
             ratePaused = false;
             updateInterest();
+            readBufferedLater();
         } else if (state == State.OPEN) {
             pauseForRate();
         }
@@ -371,7 +457,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         state = State.CLOSING;
-        server.hub().disconnect(client, reason);
+        if (client != null) {
+            server.hub().disconnect(client, reason);
+        }
         updateInterest();
         if (out.isEmpty() && !dirty) {
             release();
@@ -391,7 +479,9 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         state = State.CLOSING;
-        server.hub().disconnect(client, reason);
+        if (client != null) {
+            server.hub().disconnect(client, reason);
+        }
         release();
     }
 
@@ -411,7 +501,11 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         }
         key.cancel();
         try {
-            channel().close();
+            if (tls != null) {
+                tls.close();
+            } else {
+                channel().close();
+            }
         } catch (IOException e) {
             server.log().log(System.Logger.Level.DEBUG, "closing " + client, e);
         }
@@ -425,7 +519,8 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     @Override
     public String toString() {
-        return "Connection[" + client + ", " + State.NAMES[state] + ", " + out
+        return "Connection[" + client + ", " + State.NAMES[state] + ", "
+                + (tls != null ? tls : "plain") + ", " + out
                 + (writeInterest ? ", OP_WRITE" : "") + (congested ? ", congested" : "")
                 + (readPaused ? ", paused" : "") + (ratePaused ? ", rate-limited" : "")
                 + (tooSlow ? ", too slow" : "") + "]";

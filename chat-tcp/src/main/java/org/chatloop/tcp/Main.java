@@ -7,12 +7,15 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.HubOptions;
 import picocli.CommandLine;
@@ -25,7 +28,8 @@ import picocli.CommandLine.Spec;
 /**
  * The demo entry point of {@code chat-tcp.jar}: {@code server} runs a server until SIGINT or
  * SIGTERM; {@code client} connects, prints every line it receives and sends each line of stdin.
- * Exit codes: 0 on success, 1 on a runtime failure (e.g. the port is taken), 2 on a bad flag.
+ * Exit codes: 0 on success, 1 on a runtime failure (e.g. the port is taken), 2 on a bad flag
+ * (including a TLS certificate or key file that is missing, unreadable or does not fit).
  */
 @Command(name = "chat-tcp", mixinStandardHelpOptions = true, version = "chat-tcp 0.1.0",
         description = "TCP chat rooms on one selector thread.",
@@ -162,6 +166,15 @@ public final class Main implements Runnable {
                 + "are announced one by one; larger rooms get a summary every few seconds "
                 + "(default: ${DEFAULT-VALUE})")
         int announceLimit = HubOptions.defaults().announceLimit();
+        @Option(names = "--tls-cert", paramLabel = "CERT.pem", description = "serve TLS with "
+                + "this PEM certificate chain (server's first); needs --tls-key")
+        Path tlsCert;
+        @Option(names = "--tls-key", paramLabel = "KEY.pem", description = "the PEM PKCS#8 "
+                + "private key (RSA or EC) of --tls-cert")
+        Path tlsKey;
+        @Option(names = "--handshake-timeout", paramLabel = "S", description = "seconds a TLS "
+                + "client may take to finish its handshake (default: ${DEFAULT-VALUE})")
+        long handshakeTimeout = TcpServerOptions.defaults().handshakeTimeout().toSeconds();
 
         @Override
         public Integer call() throws IOException, InterruptedException {
@@ -181,6 +194,8 @@ public final class Main implements Runnable {
             requirePositive(spec, "--keepalive-count", keepAliveCount);
             requireNotNegative(spec, "--announce-limit", announceLimit);
             InetSocketAddress bind = resolve(spec, host, port);
+            requirePositive(spec, "--handshake-timeout", handshakeTimeout);
+            SSLContext tls = serverTls();
             TcpServerOptions options = TcpServerOptions.defaults().withHost(host).withPort(port)
                     .withBacklog(backlog).withMaxLineBytes(maxLineBytes).withMaxClients(maxClients)
                     .withMaxPendingBytes(maxPendingBytes)
@@ -188,7 +203,8 @@ public final class Main implements Runnable {
                     .withMaxLinesPerSecond(maxLinesPerSecond).withMaxClientsPerIp(maxClientsPerIp)
                     .withIdleTimeout(Duration.ofSeconds(idleTimeout))
                     .withKeepAlive(Duration.ofSeconds(keepAliveIdle),
-                            Duration.ofSeconds(keepAliveInterval), keepAliveCount);
+                            Duration.ofSeconds(keepAliveInterval), keepAliveCount)
+                    .withTls(tls).withHandshakeTimeout(Duration.ofSeconds(handshakeTimeout));
             TcpChatServer server;
             try {
                 server = TcpChatServer.start(options,
@@ -199,7 +215,8 @@ public final class Main implements Runnable {
                 return 1;
             }
             PrintWriter out = spec.commandLine().getOut();
-            out.println("listening on " + Addresses.format(server.localAddress()) + " (tcp)");
+            out.println("listening on " + Addresses.format(server.localAddress())
+                    + (tls == null ? " (tcp)" : " (tls)"));
             out.flush();
             CountDownLatch forever = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -210,6 +227,23 @@ public final class Main implements Runnable {
             }, "chat-tcp-shutdown"));
             forever.await();
             return 0;
+        }
+
+        /** @return the TLS context of --tls-cert and --tls-key, or null without them */
+        private SSLContext serverTls() {
+            if (tlsCert == null && tlsKey == null) {
+                return null;
+            }
+            if (tlsCert == null || tlsKey == null) {
+                throw new ParameterException(spec.commandLine(),
+                        "--tls-cert and --tls-key go together: give both or neither");
+            }
+            try {
+                return PemTls.serverContext(tlsCert, tlsKey);
+            } catch (IOException e) {
+                throw new ParameterException(spec.commandLine(), "Invalid TLS files: "
+                        + e.getMessage());
+            }
         }
     }
 
@@ -224,16 +258,30 @@ public final class Main implements Runnable {
         String host = "127.0.0.1";
         @Option(names = "--port", description = "server port (default: ${DEFAULT-VALUE})")
         int port = 9001;
+        @Option(names = "--tls", description = "connect over TLS, checking the server's "
+                + "certificate and that it names --host")
+        boolean tls;
+        @Option(names = "--ca", paramLabel = "CA.pem", description = "with --tls, trust only "
+                + "these PEM certificates (default: the JDK's trusted CAs)")
+        Path ca;
+        @Option(names = "--insecure", description = "with --tls, trust any certificate and "
+                + "name: encrypted but not authenticated")
+        boolean insecure;
 
         @Override
         public Integer call() throws IOException, InterruptedException {
             requirePort(spec, port);
             InetSocketAddress server = resolve(spec, host, port);
+            ClientTls clientTls = clientTls();
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             TcpChatClient client;
             try {
                 client = TcpChatClient.connect(server,
-                        TcpChatClient.Listener.ofStrings(out::println));
+                        TcpChatClient.Listener.ofStrings(out::println), clientTls);
+            } catch (SSLException e) {
+                spec.commandLine().getErr().println("chat-tcp client: TLS handshake with "
+                        + Addresses.format(server) + " failed: " + e.getMessage());
+                return 1;
             } catch (IOException e) {
                 spec.commandLine().getErr().println("chat-tcp client: cannot connect to "
                         + Addresses.format(server) + ": " + describe(e));
@@ -248,6 +296,33 @@ public final class Main implements Runnable {
                 return 1;
             }
             return 0;
+        }
+
+        /** @return the TLS settings of --tls, --ca and --insecure, or null for plain TCP */
+        private ClientTls clientTls() {
+            if (!tls) {
+                if (ca != null || insecure) {
+                    throw new ParameterException(spec.commandLine(),
+                            (ca != null ? "--ca" : "--insecure") + " needs --tls");
+                }
+                return null;
+            }
+            if (ca != null && insecure) {
+                throw new ParameterException(spec.commandLine(),
+                        "--ca and --insecure exclude each other");
+            }
+            if (insecure) {
+                return ClientTls.insecure();
+            }
+            try {
+                return new ClientTls(ca == null ? SSLContext.getDefault()
+                        : PemTls.clientContext(ca), true);
+            } catch (IOException e) {
+                throw new ParameterException(spec.commandLine(), "Invalid --ca: "
+                        + e.getMessage());
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("the JDK has no default TLS context", e);
+            }
         }
 
         private static void pump(TcpChatClient client) {

@@ -20,6 +20,8 @@ import org.chatloop.loop.IoHandler;
  * A non-blocking client of the line protocol: connect, send lines, receive lines through a
  * {@link Listener}, close. One client can run on a loop thread of its own ({@link #connect}) or
  * many on one shared {@link EventLoop} ({@link #open}), as the benchmarks' load generators do.
+ * Given a {@link ClientTls}, it speaks TLS 1.3 or 1.2; it is connected once the handshake is done
+ * (and the server's certificate, and name unless told otherwise, checked).
  *
  * <p><b>Threading.</b> The socket and buffers are owned by the loop thread. {@link #send},
  * {@link #close} and the futures are safe from any thread: sends are handed to the loop through
@@ -62,10 +64,10 @@ public final class TcpChatClient implements AutoCloseable {
     private final CompletableFuture<Void> connected = new CompletableFuture<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    private TcpChatClient(EventLoop loop, boolean ownsLoop, Listener listener) {
+    private TcpChatClient(EventLoop loop, boolean ownsLoop, Listener listener, ClientTls tls) {
         this.loop = loop;
         this.ownsLoop = ownsLoop;
-        this.handler = new Handler(Objects.requireNonNull(listener, "listener"));
+        this.handler = new Handler(Objects.requireNonNull(listener, "listener"), tls);
     }
 
     /**
@@ -78,8 +80,25 @@ public final class TcpChatClient implements AutoCloseable {
      */
     public static TcpChatClient connect(InetSocketAddress server, Listener listener)
             throws IOException {
+        return connect(server, listener, null);
+    }
+
+    /**
+     * Connects on a loop thread of the client's own, over TLS unless {@code tls} is null, and
+     * waits until the connection is up (the handshake done).
+     *
+     * @param server the server's address; its host name is what the certificate must name
+     * @param listener receives lines
+     * @param tls how to speak TLS, or null for plain TCP
+     * @return the connected client
+     * @throws IOException if the connection cannot be made within 10 s, or the handshake fails
+     *                     (for example {@link javax.net.ssl.SSLHandshakeException} for a server
+     *                     certificate that is not trusted)
+     */
+    public static TcpChatClient connect(InetSocketAddress server, Listener listener,
+                                        ClientTls tls) throws IOException {
         EventLoop loop = new EventLoop();
-        TcpChatClient client = new TcpChatClient(loop, true, listener);
+        TcpChatClient client = new TcpChatClient(loop, true, listener, tls);
         loop.start("chat-tcp-client");
         loop.execute(() -> client.handler.begin(server));
         try {
@@ -108,7 +127,22 @@ public final class TcpChatClient implements AutoCloseable {
      * @return the client
      */
     public static TcpChatClient open(EventLoop loop, InetSocketAddress server, Listener listener) {
-        TcpChatClient client = new TcpChatClient(loop, false, listener);
+        return open(loop, server, listener, null);
+    }
+
+    /**
+     * Like {@link #open(EventLoop, InetSocketAddress, Listener)}, over TLS unless {@code tls} is
+     * null; {@link #connected()} completes once the handshake is done.
+     *
+     * @param loop the loop that will own the client
+     * @param server the server's address
+     * @param listener receives lines, on the loop thread
+     * @param tls how to speak TLS, or null for plain TCP
+     * @return the client
+     */
+    public static TcpChatClient open(EventLoop loop, InetSocketAddress server, Listener listener,
+                                     ClientTls tls) {
+        TcpChatClient client = new TcpChatClient(loop, false, listener, tls);
         loop.execute(() -> client.handler.begin(server));
         return client;
     }
@@ -168,19 +202,22 @@ public final class TcpChatClient implements AutoCloseable {
     /** The client's connection, owned by the loop thread. */
     private final class Handler implements IoHandler, LineDecoder.Sink {
         private final Listener listener;
+        private final ClientTls tls;
         private final LineDecoder decoder = new LineDecoder(MAX_RECEIVED_LINE);
         private final SlabPool pool = new SlabPool(64 * 1024, 4);
         private final OutboundQueue out = new OutboundQueue(pool);
         private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
         private final ByteBuffer[] scratch = new ByteBuffer[32];
         private SocketChannel channel;
+        private Transport io;
         private SelectionKey key;
         private boolean flushQueued;
         private boolean closing;
         private boolean done;
 
-        Handler(Listener listener) {
+        Handler(Listener listener, ClientTls tls) {
             this.listener = listener;
+            this.tls = tls;
         }
 
         void begin(InetSocketAddress server) {
@@ -188,9 +225,12 @@ public final class TcpChatClient implements AutoCloseable {
                 channel = SocketChannel.open();
                 channel.configureBlocking(false);
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                io = tls == null ? new PlainTransport(channel) : TlsTransport.client(channel,
+                        tls.context(), server.getHostString(), server.getPort(),
+                        tls.verifyHostName());
                 if (channel.connect(server)) {
                     key = loop.register(channel, SelectionKey.OP_READ, this);
-                    connected.complete(null);
+                    established();
                 } else {
                     key = loop.register(channel, SelectionKey.OP_CONNECT, this);
                 }
@@ -204,15 +244,33 @@ public final class TcpChatClient implements AutoCloseable {
         public void onReady(int readyOps) throws IOException {
             if ((readyOps & SelectionKey.OP_CONNECT) != 0) {
                 channel.finishConnect();
-                connected.complete(null);
-                interest();
-                flush();
+                established();
+                return;
+            }
+            if (!connected.isDone()) {
+                established(); // the TLS handshake goes on
+                return;
             }
             if ((readyOps & SelectionKey.OP_WRITE) != 0) {
                 flush();
             }
             if ((readyOps & SelectionKey.OP_READ) != 0) {
                 read();
+            }
+        }
+
+        /** The TCP connection is up: over TLS, handshake first; then send what is queued. */
+        private void established() throws IOException {
+            int waitFor = io.handshake();
+            if (waitFor != 0) {
+                key.interestOps(waitFor);
+                return;
+            }
+            connected.complete(null);
+            interest();
+            flush();
+            if (io.buffersInput()) {
+                read(); // records that arrived with the end of the handshake
             }
         }
 
@@ -225,16 +283,32 @@ public final class TcpChatClient implements AutoCloseable {
         private void read() throws IOException {
             for (int i = 0; i < 16 && !done; i++) {
                 readBuffer.clear();
-                int n = channel.read(readBuffer);
+                int n = io.read(readBuffer);
                 if (n < 0) {
                     decoder.finish(this);
                     finish(null);
                     return;
                 }
                 if (n == 0) {
+                    if (io.owesWrite()) {
+                        flush();
+                    }
                     return;
                 }
                 decoder.feed(readBuffer.array(), 0, n, this);
+            }
+            if (!done && io.buffersInput()) {
+                loop.execute(this::readBuffered); // TLS may hold records the selector cannot see
+            }
+        }
+
+        private void readBuffered() {
+            if (!done) {
+                try {
+                    read();
+                } catch (IOException | RuntimeException e) {
+                    onFailure(e);
+                }
             }
         }
 
@@ -265,14 +339,15 @@ public final class TcpChatClient implements AutoCloseable {
                 return;
             }
             try {
-                while (!out.isEmpty() && out.writeTo(channel, scratch, Long.MAX_VALUE) > 0) {
+                while (!out.isEmpty() && out.writeTo(io, scratch, Long.MAX_VALUE) > 0) {
                     // keep writing while the socket takes it
                 }
+                io.drain();
             } catch (IOException e) {
                 finish(e);
                 return;
             }
-            if (closing && out.isEmpty()) {
+            if (closing && out.isEmpty() && !io.owesWrite()) {
                 finish(null);
                 return;
             }
@@ -281,7 +356,8 @@ public final class TcpChatClient implements AutoCloseable {
 
         private void interest() {
             if (key.isValid()) {
-                key.interestOps(SelectionKey.OP_READ | (out.isEmpty() ? 0 : SelectionKey.OP_WRITE));
+                key.interestOps(SelectionKey.OP_READ
+                        | (out.isEmpty() && !io.owesWrite() ? 0 : SelectionKey.OP_WRITE));
             }
         }
 
@@ -308,6 +384,9 @@ public final class TcpChatClient implements AutoCloseable {
                 key.cancel();
             }
             try {
+                if (io != null) {
+                    io.close(); // TLS: close_notify, if the socket takes it at once
+                }
                 if (channel != null) {
                     channel.close();
                 }

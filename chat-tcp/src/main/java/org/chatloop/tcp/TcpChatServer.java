@@ -45,6 +45,14 @@ import org.chatloop.loop.LoopTimer;
  * {@link TcpServerOptions#maxPendingBytes()} is disconnected after the pass ("too slow"), so memory
  * stays bounded and everyone who keeps up gets every message in order.
  *
+ * <p><b>TLS.</b> With {@link TcpServerOptions#tls()} set, every connection speaks TLS 1.3 or 1.2
+ * on the same loop thread (tls-channel drives the {@code SSLEngine}; handshake tasks run inline).
+ * Everything above holds unchanged: pending output is counted in plaintext before encryption, and
+ * a flush hands all of a connection's queued lines to the engine in one gathering write, which it
+ * seals into records of up to 16 KiB each. A client joins the lobby once its handshake is done;
+ * one that fails it (a plaintext client, garbage) or takes longer than
+ * {@link TcpServerOptions#handshakeTimeout()} is closed.
+ *
  * <p><b>Threading.</b> Everything the server touches (sockets, hub, buffers) is owned by the loop
  * thread, without locks. {@link #port()}, {@link #localAddress()}, {@link #connectionCount()} and
  * {@link #stop()} may be called from any thread: they hand work to the loop through
@@ -78,6 +86,7 @@ public final class TcpChatServer implements AutoCloseable {
     private final SlabPool pool = new SlabPool(SLAB_BYTES, 64);
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
     private final ByteBuffer[] gatherScratch = new ByteBuffer[1024];
+    private final TlsBuffers tlsBuffers = new TlsBuffers();
     private final Frame lineTooLong;
     /** Open connections; each knows its slot, so removal is O(1) without a hash node apiece. */
     private final List<Connection> connections = new ArrayList<>();
@@ -460,22 +469,30 @@ public final class TcpChatServer implements AutoCloseable {
         try {
             ch.configureBlocking(false);
             if (shuttingDown || connections.size() >= options.maxClients()) {
-                ch.write(SERVER_FULL.asReadOnlyBuffer());
+                if (options.tls() == null) {
+                    ch.write(SERVER_FULL.asReadOnlyBuffer());
+                }
                 ch.close();
                 return;
             }
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             KeepAlive.apply(ch, options);
             InetSocketAddress remote = (InetSocketAddress) ch.getRemoteAddress();
-            Connection c = new Connection(this, ch);
+            // Plain connections hold no Transport object (see Connection); TLS ones a lazy one
+            // (tls-channel makes its engine and buffers on the first read).
+            Connection c = new Connection(this, options.tls() == null ? null
+                    : TlsTransport.server(ch, options.tls(), tlsBuffers));
             if (!perAddress.admit(c, remote.getAddress())) {
-                ch.write(TOO_MANY_FROM_ADDRESS.asReadOnlyBuffer());
+                if (options.tls() == null) {
+                    ch.write(TOO_MANY_FROM_ADDRESS.asReadOnlyBuffer());
+                }
                 ch.close();
                 return;
             }
             made = c;
             key = loop.register(ch, SelectionKey.OP_READ, c);
-            c.start(key, hub.connect(address(remote), c));
+            String name = address(remote);
+            c.start(key, () -> hub.connect(name, c));
             c.slot(connections.size());
             connections.add(c);
             connectionCount = connections.size();
@@ -492,6 +509,7 @@ public final class TcpChatServer implements AutoCloseable {
             }
         }
     }
+
 
     private static String address(InetSocketAddress a) {
         return Addresses.format(a);

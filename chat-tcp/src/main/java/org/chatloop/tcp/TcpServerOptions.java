@@ -2,6 +2,7 @@ package org.chatloop.tcp;
 
 import java.time.Duration;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 
 /**
  * Settings of a {@link TcpChatServer}. Immutable; start from {@link #defaults()} and change what
@@ -38,12 +39,19 @@ import java.util.Objects;
  *                      for one small probe per idle connection a minute
  * @param keepAliveInterval time between unanswered probes (10 s by default)
  * @param keepAliveCount unanswered probes before the connection is dropped (6 by default)
+ * @param tls the TLS context holding the server's certificate and key (for example from
+ *            {@link PemTls#serverContext}), or {@code null} (the default) for plain TCP. Only
+ *            TLS 1.3 and 1.2 are enabled, with the context's default cipher suites
+ * @param handshakeTimeout how long a TLS client may take to finish its handshake before it is
+ *                         closed (10 s by default); a TLS client joins the lobby only
+ *                         once its handshake is done
  */
 public record TcpServerOptions(String host, int port, int backlog, int maxLineBytes,
                                int maxClients, int maxPendingBytes, Duration slowConsumerTimeout,
                                Duration shutdownFlushTimeout, int maxLinesPerSecond,
                                int maxClientsPerIp, Duration idleTimeout, Duration keepAliveIdle,
-                               Duration keepAliveInterval, int keepAliveCount) {
+                               Duration keepAliveInterval, int keepAliveCount, SSLContext tls,
+                               Duration handshakeTimeout) {
 
     /** Validates every setting. */
     public TcpServerOptions {
@@ -72,6 +80,10 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         requireWholeSeconds("keepAliveIdle", keepAliveIdle, 0);
         requireWholeSeconds("keepAliveInterval", keepAliveInterval, 1);
         requirePositive("keepAliveCount", keepAliveCount);
+        Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
+        if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+            throw new IllegalArgumentException("handshakeTimeout must be positive");
+        }
     }
 
     private static void requireNotNegative(String name, int value) {
@@ -98,12 +110,12 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
 
     /**
      * @return the defaults: 127.0.0.1:9001, backlog 1024, 4096-byte lines, 10000 clients, 1 MiB,
-     *         no line rate, address or idle limit, keepalive 60 s + 6 x 10 s
+     *         no line rate, address or idle limit, keepalive 60 s + 6 x 10 s, plain TCP
      */
     public static TcpServerOptions defaults() {
         return new TcpServerOptions("127.0.0.1", 9001, 1024, 4096, 10_000, 1 << 20,
                 Duration.ofSeconds(5), Duration.ofSeconds(2), 0, 0, Duration.ZERO,
-                Duration.ofSeconds(60), Duration.ofSeconds(10), 6);
+                Duration.ofSeconds(60), Duration.ofSeconds(10), 6, null, Duration.ofSeconds(10));
     }
 
     /** @return these options with another host */
@@ -111,7 +123,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(h, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another port (0 for any free port) */
@@ -119,7 +131,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, p, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another listen backlog */
@@ -127,7 +139,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, b, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another line limit */
@@ -135,7 +147,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, n, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another connection limit */
@@ -143,7 +155,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, n, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another bound on each connection's unsent output */
@@ -151,7 +163,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, n,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another time a connection may stay congested */
@@ -159,7 +171,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 d, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another shutdown flush timeout */
@@ -167,28 +179,28 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, d,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount);
+                keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another line rate per client (0 for none) */
     public TcpServerOptions withMaxLinesPerSecond(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, n, maxClientsPerIp, idleTimeout,
-                keepAliveIdle, keepAliveInterval, keepAliveCount);
+                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another limit of connections per IP address (0 for none) */
     public TcpServerOptions withMaxClientsPerIp(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, n, idleTimeout,
-                keepAliveIdle, keepAliveInterval, keepAliveCount);
+                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout);
     }
 
     /** @return these options with another idle timeout for silent connections (zero for none) */
     public TcpServerOptions withIdleTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, d,
-                keepAliveIdle, keepAliveInterval, keepAliveCount);
+                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout);
     }
 
     /**
@@ -198,6 +210,22 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
     public TcpServerOptions withKeepAlive(Duration idle, Duration interval, int count) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp,
-                idleTimeout, idle, interval, count);
+                idleTimeout, idle, interval, count, tls,
+                handshakeTimeout);
+    }
+
+    /** @return these options serving TLS with {@code context} ({@code null}: plain TCP) */
+    public TcpServerOptions withTls(SSLContext context) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp,
+                idleTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, context,
+                handshakeTimeout);
+    }
+
+    /** @return these options with another TLS handshake timeout */
+    public TcpServerOptions withHandshakeTimeout(Duration d) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp,
+                idleTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, tls, d);
     }
 }

@@ -29,13 +29,23 @@ final class LineClient implements Closeable {
     private final Thread reader;
 
     LineClient(int port) throws IOException {
-        socket = new Socket();
-        socket.setTcpNoDelay(true);
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+        this(plain(port));
+    }
+
+    /** Reads and writes lines over a connected socket (for example an {@code SSLSocket}). */
+    LineClient(Socket connected) throws IOException {
+        socket = connected;
         out = socket.getOutputStream();
         reader = new Thread(this::readLoop, "test-client-reader");
         reader.setDaemon(true);
         reader.start();
+    }
+
+    private static Socket plain(int port) throws IOException {
+        Socket s = new Socket();
+        s.setTcpNoDelay(true);
+        s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+        return s;
     }
 
     /** Connects and waits for the welcome; returns the name the server gave. */

@@ -9,12 +9,14 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -160,6 +162,79 @@ class MainTest {
                     "first line: " + first);
         } finally {
             p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void shouldNameABadTlsFileAndItsProblemAndExitTwo(@TempDir Path dir) throws Exception {
+        TestCerts a = TestCerts.make(dir, "a", false);
+        TestCerts b = TestCerts.make(dir, "b", false);
+        Path missing = dir.resolve("missing.pem");
+        Path text = Files.writeString(dir.resolve("text.pem"), "not a certificate\n");
+        Path traditional = dir.resolve("traditional-key.pem");
+        TestCerts.run(List.of("openssl", "pkey", "-in", a.key().toString(), "-traditional",
+                "-out", traditional.toString()));
+        String[][] cases = {
+            {missing.toString(), a.key().toString(), missing + ": no such file"},
+            {text.toString(), a.key().toString(), text + ": no PEM certificate"},
+            {a.cert().toString(), a.cert().toString(), a.cert() + ": no PEM private key"},
+            {a.cert().toString(), traditional.toString(), traditional + ": not a PKCS#8"},
+            {a.cert().toString(), b.key().toString(),
+                b.key() + ": the private key does not match the certificate in " + a.cert()},
+        };
+        for (String[] c : cases) {
+            out.reset();
+            err.reset();
+            assertEquals(2, run("server", "--port", "0", "--tls-cert", c[0], "--tls-key", c[1]),
+                    c[2]);
+            String msg = err.toString(StandardCharsets.UTF_8);
+            assertTrue(msg.contains(c[2]), msg);
+            assertFalse(msg.contains("Exception"), "no stack trace: " + msg);
+        }
+        err.reset();
+        assertEquals(2, run("server", "--port", "0", "--tls-cert", a.cert().toString()));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--tls-key"));
+        err.reset();
+        assertEquals(2, run("client", "--tls", "--ca", missing.toString()));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains(missing + ": no such file"));
+        err.reset();
+        assertEquals(2, run("client", "--insecure"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--insecure needs --tls"));
+    }
+
+    @Test
+    void shouldServeTlsToTheDemoClient(@TempDir Path dir) throws Exception {
+        TestCerts certs = TestCerts.make(dir, "demo", false);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process server = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "server", "--port", "0", "--tls-cert",
+                certs.cert().toString(), "--tls-key", certs.key().toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            BufferedReader stdout = new BufferedReader(
+                    new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String first = stdout.readLine();
+            Matcher m = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) \\(tls\\)")
+                    .matcher(String.valueOf(first));
+            assertTrue(m.matches(), "first line: " + first);
+            Process client = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                    Main.class.getName(), "client", "--port", m.group(1), "--tls", "--ca",
+                    certs.cert().toString()).redirectErrorStream(true).start();
+            try {
+                client.getOutputStream().write("hello over tls\n".getBytes(StandardCharsets.UTF_8));
+                client.getOutputStream().close();
+                assertTrue(client.waitFor(20, TimeUnit.SECONDS), "client exits at end of input");
+                String printed = new String(client.getInputStream().readAllBytes(),
+                        StandardCharsets.UTF_8);
+                assertEquals(0, client.exitValue(), printed);
+                assertTrue(printed.contains("* welcome "), printed);
+                assertTrue(printed.contains("> hello over tls"), printed);
+                assertTrue(printed.contains("* bye"), printed);
+            } finally {
+                client.destroyForcibly();
+            }
+        } finally {
+            server.destroyForcibly();
         }
     }
 }

@@ -16,6 +16,15 @@ final class ChatloopPeer implements PeerServer {
         return new ChatloopPeer(TcpChatServer.start(TcpServerOptions.defaults().withPort(0)));
     }
 
+    /**
+     * @param tls the server context
+     * @return our server with default options serving TLS
+     */
+    static ChatloopPeer startTls(javax.net.ssl.SSLContext tls) throws IOException {
+        return new ChatloopPeer(TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
+                .withTls(tls)));
+    }
+
     @Override
     public int port() {
         return server.port();

@@ -85,6 +85,23 @@ final class NettyPeer {
         };
     }
 
+    /**
+     * @param tls makes the TLS engine of a new connection (server mode)
+     * @param relay the relay handler of a new connection
+     * @return an initializer adding an {@code SslHandler} on that engine, then
+     *         {@code LineBasedFrameDecoder(4096)}, then the relay
+     */
+    static ChannelInitializer<Channel> tlsLines(Supplier<javax.net.ssl.SSLEngine> tls,
+                                                Supplier<ChannelHandler> relay) {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new io.netty.handler.ssl.SslHandler(tls.get()),
+                        new LineBasedFrameDecoder(PeerSupport.MAX_LINE_BYTES), relay.get());
+            }
+        };
+    }
+
     int port() {
         return port;
     }

@@ -17,6 +17,8 @@ import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
 import java.util.Locale;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 
 /**
  * Models a chat server as a Netty expert writes it: like {@link NettyIdiomaticServer} (one event
@@ -75,6 +77,30 @@ public final class NettyTunedServer implements PeerServer {
             return NettyPeer.lines(() -> new Relay(all, state));
         });
         return new NettyTunedServer(netty, transport);
+    }
+
+    /**
+     * The same server on NIO behind Netty's {@code SslHandler} on the JDK's {@code SSLEngine}
+     * (TLS 1.3 and 1.2 enabled, as chatloop does): every connection is TLS.
+     *
+     * @param tls the server context (certificate and key)
+     * @return the running server
+     * @throws IOException if binding fails
+     */
+    public static NettyTunedServer startTls(SSLContext tls) throws IOException {
+        Objects.requireNonNull(tls, "tls");
+        NettyPeer netty = NettyPeer.start("peer-netty-tuned-tls", NioIoHandler.newFactory(),
+                NioServerSocketChannel.class, Boolean.TRUE, group -> {
+                    ChannelGroup all = new DefaultChannelGroup("chat", group.next());
+                    FlushState state = new FlushState(all);
+                    return NettyPeer.tlsLines(() -> {
+                        SSLEngine engine = tls.createSSLEngine();
+                        engine.setUseClientMode(false);
+                        engine.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+                        return engine;
+                    }, () -> new Relay(all, state));
+                });
+        return new NettyTunedServer(netty, Transport.NIO);
     }
 
     /**
