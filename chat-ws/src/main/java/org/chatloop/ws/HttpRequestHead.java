@@ -24,13 +24,14 @@ record HttpRequestHead(String method, String target, String version, Map<String,
     /** Largest request head accepted, request line and final empty line included. */
     static final int MAX_HEAD_BYTES = 8 * 1024;
 
-    /** Copies {@code headers} into an unmodifiable map of unmodifiable lists. */
+    /** Copies {@code headers} into an unmodifiable map of unmodifiable lists, names lower-cased. */
     HttpRequestHead {
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(version, "version");
         Map<String, List<String>> copy = new LinkedHashMap<>();
-        headers.forEach((k, v) -> copy.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
+        headers.forEach((k, v) -> copy.computeIfAbsent(k.toLowerCase(Locale.ROOT), x -> new ArrayList<>()).addAll(v));
+        copy.replaceAll((k, v) -> List.copyOf(v));
         headers = Collections.unmodifiableMap(copy);
     }
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/** Upgrade validation and the exact response bytes for each outcome. */
 class HandshakeTest {
     private static final String KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/** Request head parser: fields, tokens, every split point, the 8 KiB bound, malformed heads. */
 class HttpRequestHeadTest {
     static final String UPGRADE = "GET /ws HTTP/1.1\r\n"
             + "Host: localhost:8080\r\n"

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/** Frame decoder: every case of RFC 6455 section 5 that a server checks, each at every split point. */
 class WebSocketDecoderTest {
     private static final int MAX = 4096;
 

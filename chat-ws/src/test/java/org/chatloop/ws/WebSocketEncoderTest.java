@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/** Server frames: exact bytes, header sizes, close reasons cut on a character boundary, and a round trip through the decoder. */
 class WebSocketEncoderTest {
 
     /** Decodes a server frame (after masking it as a client would) with the decoder. */
