@@ -3,6 +3,7 @@ package org.chatloop.core;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -419,7 +420,7 @@ public final class ChatHub {
             }
             names.sort(order);
         } else {
-            List<String> all = new java.util.AbstractList<>() {
+            List<String> all = new AbstractList<>() {
                 @Override
                 public String get(int i) {
                     return members.get(i).name();

@@ -3,6 +3,7 @@ package org.chatloop.tcp;
 import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.Map;
+import org.chatloop.loop.AddressCounts;
 
 /**
  * Counts open connections per remote IP address (not per port) and refuses one past the limit.
@@ -13,7 +14,7 @@ import java.util.Map;
  */
 final class PerAddressLimit {
     private final int limit;
-    private final Map<InetAddress, int[]> counts = new HashMap<>();
+    private final AddressCounts counts = new AddressCounts();
     private final Map<Object, InetAddress> owners = new HashMap<>();
 
     /** @param limit connections per address at most, 0 for no limit */
@@ -31,11 +32,10 @@ final class PerAddressLimit {
         if (limit == 0) {
             return true;
         }
-        int[] n = counts.computeIfAbsent(address, a -> new int[1]);
-        if (n[0] >= limit) {
+        if (counts.count(address) >= limit) {
             return false;
         }
-        n[0]++;
+        counts.add(address);
         owners.put(owner, address);
         return true;
     }
@@ -49,20 +49,17 @@ final class PerAddressLimit {
         if (address == null) {
             return;
         }
-        int[] n = counts.get(address);
-        if (--n[0] == 0) {
-            counts.remove(address);
-        }
+        counts.remove(address);
     }
 
     /** @return addresses with a connection open */
     int addresses() {
-        return counts.size();
+        return counts.addresses();
     }
 
     @Override
     public String toString() {
         return "PerAddressLimit[" + (limit == 0 ? "off" : limit + " per address, "
-                + counts.size() + " addresses") + "]";
+                + counts.addresses() + " addresses") + "]";
     }
 }

@@ -3,10 +3,10 @@ package org.chatloop.udp;
 import java.net.InetAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import org.chatloop.loop.AddressCounts;
 
 /**
  * The registered source addresses, one {@link Peer} each, in the order they were last heard from:
@@ -21,7 +21,7 @@ import java.util.List;
 final class PeerTable {
     private final LinkedHashMap<SocketAddress, Peer> byAddress =
             new LinkedHashMap<>(64, 0.75f, true);
-    private final HashMap<InetAddress, int[]> perIp = new HashMap<>();
+    private final AddressCounts perIp = new AddressCounts();
 
     /**
      * A datagram arrived from the address: refreshes its peer, if any.
@@ -43,21 +43,16 @@ final class PeerTable {
         if (old != null) {
             throw new IllegalStateException(peer.address() + " is already registered");
         }
-        perIp.computeIfAbsent(peer.address().getAddress(), a -> new int[1])[0]++;
+        perIp.add(peer.address().getAddress());
     }
 
     /** @return the peers registered from this IP address, whatever their ports */
     int countAt(InetAddress ip) {
-        int[] n = perIp.get(ip);
-        return n == null ? 0 : n[0];
+        return perIp.count(ip);
     }
 
     private void uncount(Peer peer) {
-        InetAddress ip = peer.address().getAddress();
-        int[] n = perIp.get(ip);
-        if (n != null && --n[0] == 0) {
-            perIp.remove(ip);
-        }
+        perIp.remove(peer.address().getAddress());
     }
 
     /** @return whether the peer was registered (and is not any more) */
