@@ -30,9 +30,17 @@ import org.chatloop.loop.LoopTimer;
  * finish within the handshake timeout, ends it through {@link #abort}. A plain connection holds no
  * {@link Transport} object at all: its socket is reached through its selection key.
  *
+ * <p>On a WebSocket server ({@link TcpChatServer#startWebSocket}) the same connection reads an
+ * HTTP request head first (the handshake timeout covers it, and the TLS handshake before it): the
+ * {@link WebSocketStream} that stands in for the line decoder answers it, and only an upgraded
+ * client joins the hub. Its pending output comes from the server's WebSocket slab pool, where each
+ * frame is placed once as a WebSocket text frame for every WebSocket recipient; and a close that
+ * starts here sends a close frame first.
+ *
  * <p>Not thread safe: owned by the server's loop thread.
  */
-final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
+final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
+        WebSocketStream.Peer {
     private static final int READS_PER_EVENT = 16;
     private static final int READ_BUDGET_BYTES = 64 * 1024;
     static final long WRITE_BUDGET_BYTES = 128 * 1024;
@@ -55,7 +63,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     }
 
     private final TcpChatServer server;
-    private final LineDecoder decoder;
+    private final StreamDecoder decoder;
     private final OutboundQueue out;
     private SelectionKey key;
     private Client client;
@@ -84,8 +92,13 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     private boolean ratePaused;
     /** The TLS stream over the socket, or null for plain TCP. */
     private final Transport tls;
-    /** How to join the hub once the TLS handshake is done; null when joined (or plain). */
+    /**
+     * How to join the hub once the TLS handshake (and, for a WebSocket, the upgrade) is done;
+     * null once joined, or when it was never needed.
+     */
     private Supplier<Client> join;
+    /** Whether the TLS handshake has yet to finish. */
+    private boolean handshaking;
 
     /**
      * @param tls the TLS transport over the connection's socket, or null for plain TCP (the
@@ -94,17 +107,24 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     Connection(TcpChatServer server, Transport tls) {
         this.server = server;
         this.tls = tls;
-        this.decoder = new LineDecoder(server.options().maxLineBytes());
-        this.out = new OutboundQueue(server.pool());
+        WebSite site = server.webSite();
+        this.decoder = site == null ? new LineDecoder(server.options().maxLineBytes())
+                : new WebSocketStream(site, this, server.options().maxLineBytes());
+        this.out = new OutboundQueue(site == null ? server.pool() : server.webSocketPool());
         int rate = server.options().maxLinesPerSecond();
         this.throttle = rate > 0
                 ? new LineThrottle(rate, decoder, this, server.loop().nanoTime()) : null;
     }
 
-    /** Joins the hub through {@code joinHub} now, or once the TLS handshake is done. */
+    /**
+     * Joins the hub through {@code joinHub} now, or once the TLS handshake and the WebSocket
+     * upgrade are done: both must be done within the handshake timeout.
+     */
     void start(SelectionKey selectionKey, Supplier<Client> joinHub) {
         this.key = selectionKey;
-        if (tls == null || !tls.handshaking()) {
+        handshaking = tls != null && tls.handshaking();
+        boolean webSocket = decoder instanceof WebSocketStream;
+        if (!handshaking && !webSocket) {
             joined(joinHub);
             return;
         }
@@ -112,16 +132,17 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
         timer = server.loop().schedule(server.options().handshakeTimeout().toNanos(),
                 TimeUnit.NANOSECONDS, () -> {
                     timer = null;
-                    server.log().log(System.Logger.Level.DEBUG, "TLS handshake timed out: {0}",
-                            this);
+                    server.log().log(System.Logger.Level.DEBUG, "{0} timed out: {1}",
+                            handshaking ? "TLS handshake" : "HTTP request", this);
                     abort(LeaveReason.TIMED_OUT);
                 });
     }
 
     private void joined(Supplier<Client> joinHub) {
+        join = null;
         this.client = joinHub.get();
         long idle = server.options().idleTimeout().toNanos();
-        if (idle > 0 && state == State.OPEN) {
+        if (idle > 0 && state == State.OPEN && decoder instanceof LineDecoder) {
             timer = server.loop().schedule(idle, TimeUnit.NANOSECONDS, this::silentTooLong);
         }
     }
@@ -133,13 +154,13 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             key.interestOps(waitFor);
             return;
         }
-        if (timer != null) {
+        handshaking = false;
+        if (!(decoder instanceof WebSocketStream)) {
+            // A WebSocket keeps the deadline: its request head must arrive within it too.
             timer.cancel();
             timer = null;
+            joined(join);
         }
-        Supplier<Client> joinHub = join;
-        join = null;
-        joined(joinHub);
         updateInterest();
         read();
     }
@@ -181,7 +202,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
 
     @Override
     public void onReady(int readyOps) throws IOException {
-        if (join != null) {
+        if (handshaking) {
             handshake();
             return;
         }
@@ -221,13 +242,14 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
                 return;
             }
             total += n;
-            if (timer != null) {
-                // The silence deadline (heard now), or an unframed pause (restarted below).
+            if (timer != null && join == null) {
+                // The silence deadline (heard now), or an unframed pause (restarted below); not
+                // the deadline of a WebSocket's request head, which bytes alone do not meet.
                 timer.cancel();
                 timer = null;
             }
             if (throttle == null) {
-                decoder.feed(buf.array(), buf.arrayOffset(), n, this);
+                decoder.feed(buf.array(), buf.arrayOffset(), n, this, Integer.MAX_VALUE);
             } else if (!throttle.feed(buf.array(), buf.arrayOffset(), n,
                     server.loop().nanoTime())) {
                 awaitUnframedPauseIfHeld();
@@ -305,6 +327,36 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
             return;
         }
         out.append(frame);
+        queued();
+    }
+
+    /** Appends protocol bytes of the WebSocket side (HTTP responses, control frames). */
+    @Override
+    public void sendRaw(byte[] bytes) {
+        if (state == State.CLOSED || tooSlow) {
+            return;
+        }
+        out.append(bytes, 0, bytes.length);
+        queued();
+    }
+
+    /** The WebSocket upgrade is queued: the request head came in time; join the hub. */
+    @Override
+    public void upgraded() {
+        if (timer != null) {
+            timer.cancel();
+            timer = null;
+        }
+        joined(join);
+    }
+
+    /** The WebSocket side ends the connection (answered close, error, refused request). */
+    @Override
+    public void end(LeaveReason reason) {
+        closeGracefully(reason);
+    }
+
+    private void queued() {
         long pending = out.pendingBytes();
         if (pending > server.options().maxPendingBytes()) {
             markTooSlow();
@@ -455,6 +507,11 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink {
     void closeGracefully(LeaveReason reason) {
         if (state != State.OPEN) {
             return;
+        }
+        if (decoder instanceof WebSocketStream ws) {
+            ws.closing(reason == LeaveReason.SHUTDOWN ? CloseCodes.GOING_AWAY
+                    : reason == LeaveReason.TIMED_OUT ? CloseCodes.POLICY_VIOLATION
+                    : CloseCodes.NORMAL, reason.text());
         }
         state = State.CLOSING;
         if (client != null) {

@@ -25,7 +25,7 @@ import java.util.Arrays;
  *
  * <p>Not thread safe: one decoder per connection, used by its loop thread.
  */
-final class LineDecoder {
+final class LineDecoder implements StreamDecoder {
 
     /** Receives what the decoder finds. */
     interface Sink {
@@ -69,7 +69,8 @@ final class LineDecoder {
      *
      * @return the bytes consumed, {@code len} if the budget was not reached
      */
-    int feed(byte[] buf, int off, int len, Sink sink, int maxLines) {
+    @Override
+    public int feed(byte[] buf, int off, int len, Sink sink, int maxLines) {
         int end = off + len;
         int start = off;
         int lines = 0;
@@ -108,7 +109,8 @@ final class LineDecoder {
      * The stream ended: an unterminated last line is reported as a line (clients that write
      * {@code /quit} without a newline and then close still quit).
      */
-    void finish(Sink sink) {
+    @Override
+    public void finish(Sink sink) {
         if (!discarding && partialLen > 0) {
             emit(partial, 0, partialLen, sink);
         }
@@ -122,7 +124,8 @@ final class LineDecoder {
     }
 
     /** @return whether the stream is unframed and bytes of an unfinished line wait */
-    boolean holdsUnframedLine() {
+    @Override
+    public boolean holdsUnframedLine() {
         return !framed && (partialLen > 0 || discarding);
     }
 
@@ -131,7 +134,8 @@ final class LineDecoder {
      * line that passed the limit was reported already and ends here). Does nothing once the
      * stream is framed.
      */
-    void flushUnframed(Sink sink) {
+    @Override
+    public void flushUnframed(Sink sink) {
         if (framed) {
             return;
         }

@@ -20,7 +20,7 @@ final class LineThrottle implements LineDecoder.Sink {
     static final long MIN_WAIT_NANOS = 10_000_000L;
 
     private final TokenBucket bucket;
-    private final LineDecoder decoder;
+    private final StreamDecoder decoder;
     private final LineDecoder.Sink target;
     private byte[] held;
     private int heldOff;
@@ -29,7 +29,7 @@ final class LineThrottle implements LineDecoder.Sink {
     /** The connection's timer for reading again once tokens return, or null (its field here). */
     LoopTimer timer;
 
-    LineThrottle(int linesPerSecond, LineDecoder decoder, LineDecoder.Sink target, long nowNanos) {
+    LineThrottle(int linesPerSecond, StreamDecoder decoder, LineDecoder.Sink target, long nowNanos) {
         this.bucket = new TokenBucket(linesPerSecond, linesPerSecond, nowNanos);
         this.decoder = decoder;
         this.target = target;

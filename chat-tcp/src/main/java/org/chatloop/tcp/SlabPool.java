@@ -16,6 +16,11 @@ import org.chatloop.core.Frame;
  * last range is written and it is no longer the slab being filled. Frames longer than a slab get a
  * slab of their own.
  *
+ * <p>A pool places frames in one of two layouts, fixed when it is made: as lines (the frame's
+ * bytes) or as WebSocket text frames (a server frame's header, then the line without its
+ * {@code '\n'}), so that a room message is framed once for all WebSocket recipients as it is
+ * copied once for all line recipients. A server that speaks both has a pool for each.
+ *
  * <p>Not thread safe: one pool per loop thread.
  */
 final class SlabPool {
@@ -53,6 +58,7 @@ final class SlabPool {
 
     private final int slabSize;
     private final int maxIdle;
+    private final boolean webSocket;
     private final ArrayDeque<Slab> idle = new ArrayDeque<>();
     private Slab current;
     private Frame lastFrame;
@@ -63,8 +69,14 @@ final class SlabPool {
     private long sequence;
 
     SlabPool(int slabSize, int maxIdle) {
+        this(slabSize, maxIdle, false);
+    }
+
+    /** @param webSocket whether frames are placed as WebSocket text frames rather than lines */
+    SlabPool(int slabSize, int maxIdle, boolean webSocket) {
         this.slabSize = slabSize;
         this.maxIdle = maxIdle;
+        this.webSocket = webSocket;
     }
 
     /**
@@ -76,10 +88,20 @@ final class SlabPool {
         if (frame == lastFrame) {
             return;
         }
-        int len = frame.length();
-        Slab s = slabFor(len);
-        frame.copyTo(0, s.buffer, s.end, len);
-        placed(s, len);
+        if (webSocket) {
+            int payload = frame.length() - 1;
+            int len = WebSocketEncoder.headerLength(payload) + payload;
+            Slab s = slabFor(len);
+            int h = WebSocketEncoder.writeHeader(WebSocketDecoder.OP_TEXT, payload, s.buffer,
+                    s.end);
+            frame.copyTo(0, s.buffer, s.end + h, payload);
+            placed(s, len);
+        } else {
+            int len = frame.length();
+            Slab s = slabFor(len);
+            frame.copyTo(0, s.buffer, s.end, len);
+            placed(s, len);
+        }
         lastFrame = frame;
     }
 

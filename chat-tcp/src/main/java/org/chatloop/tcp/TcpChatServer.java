@@ -53,6 +53,14 @@ import org.chatloop.loop.LoopTimer;
  * one that fails it (a plaintext client, garbage) or takes longer than
  * {@link TcpServerOptions#handshakeTimeout()} is closed.
  *
+ * <p><b>WebSocket.</b> A server made by {@link #startWebSocket} or {@link #attachWebSocket} speaks
+ * HTTP/1.1 and WebSocket (RFC 6455) instead of lines, over the same connections, buffers, bounds
+ * and close path: {@code GET /} serves the chat page, {@code GET /ws} upgrades, and each text
+ * message is one chat line each way. A room message is framed once, as a WebSocket text frame
+ * placed in a slab of its own pool, and the same bytes go to every WebSocket recipient. A request
+ * head must arrive within {@link TcpServerOptions#handshakeTimeout()} (after the TLS handshake,
+ * if any: then it is WSS and HTTPS).
+ *
  * <p><b>Threading.</b> Everything the server touches (sockets, hub, buffers) is owned by the loop
  * thread, without locks. {@link #port()}, {@link #localAddress()}, {@link #connectionCount()} and
  * {@link #stop()} may be called from any thread: they hand work to the loop through
@@ -64,6 +72,9 @@ public final class TcpChatServer implements AutoCloseable {
     private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
     private static final Frame TOO_MANY_FROM_ADDRESS =
             Frame.error("too many connections from your address");
+    private static final byte[] HTTP_SERVER_FULL = HttpResponses.error(503, "server full");
+    private static final byte[] HTTP_TOO_MANY_FROM_ADDRESS =
+            HttpResponses.error(503, "too many connections from your address");
     private static final int MAX_ACCEPTS_PER_PASS = 256;
     /** Slabs of pending output in use at most (64 MiB) before the furthest-behind are dropped. */
     static final int MAX_LIVE_SLABS = 256;
@@ -83,7 +94,9 @@ public final class TcpChatServer implements AutoCloseable {
     private final ChatHub hub;
     private final TcpServerOptions options;
     private final boolean ownsLoop;
-    private final SlabPool pool = new SlabPool(SLAB_BYTES, 64);
+    private final SlabPool pool;
+    /** The chat page and the upgrade's routing, or null for the line protocol. */
+    private final WebSite webSite;
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
     private final ByteBuffer[] gatherScratch = new ByteBuffer[1024];
     private final TlsBuffers tlsBuffers = new TlsBuffers();
@@ -104,8 +117,10 @@ public final class TcpChatServer implements AutoCloseable {
     private boolean acceptBackingOff;
     private boolean shuttingDown;
 
-    private TcpChatServer(EventLoop loop, ChatHub hub, TcpServerOptions options, boolean ownsLoop)
-            throws IOException {
+    private TcpChatServer(EventLoop loop, ChatHub hub, TcpServerOptions options, boolean ownsLoop,
+                          WebSocketOptions webSocket) throws IOException {
+        this.webSite = webSocket == null ? null : new WebSite(webSocket);
+        this.pool = new SlabPool(SLAB_BYTES, 64, webSocket != null);
         this.loop = loop;
         this.hub = hub;
         this.options = options;
@@ -151,6 +166,29 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions)
             throws IOException {
+        return start(options, hubOptions, null);
+    }
+
+    /**
+     * Binds a WebSocket server (HTTP/1.1 with the chat page, upgrades at
+     * {@link WebSocketOptions#path()}) with its own loop thread and its own hub, and starts
+     * serving. Everything in {@code options} applies as to a line server: a WebSocket message is
+     * a line ({@link TcpServerOptions#maxLineBytes()} bounds it), and {@link TcpServerOptions#tls()}
+     * makes it HTTPS and WSS.
+     *
+     * @param options the socket settings
+     * @param hubOptions the hub's settings
+     * @param webSocket the HTTP settings
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer startWebSocket(TcpServerOptions options, HubOptions hubOptions,
+                                               WebSocketOptions webSocket) throws IOException {
+        return start(options, hubOptions, Objects.requireNonNull(webSocket, "webSocket"));
+    }
+
+    private static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions,
+                                       WebSocketOptions webSocket) throws IOException {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(hubOptions, "hubOptions");
         EventLoop loop = new EventLoop();
@@ -158,12 +196,13 @@ public final class TcpChatServer implements AutoCloseable {
         try {
             HubOptions bounded = hubOptions.withMaxReplyBytes(
                     Math.min(hubOptions.maxReplyBytes(), options.maxLineBytes()));
-            server = new TcpChatServer(loop, new ChatHub(loop, bounded), options, true);
+            server = new TcpChatServer(loop, new ChatHub(loop, bounded), options, true,
+                    webSocket);
         } catch (IOException | RuntimeException e) {
             loop.close();
             throw e;
         }
-        loop.start("chat-tcp-" + server.port());
+        loop.start((webSocket == null ? "chat-tcp-" : "chat-ws-") + server.port());
         return server;
     }
 
@@ -181,16 +220,39 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer attach(EventLoop loop, ChatHub hub, TcpServerOptions options)
             throws IOException {
+        return attach(loop, hub, options, null);
+    }
+
+    /**
+     * Binds a WebSocket server (as {@link #startWebSocket} makes) on an existing loop and hub, so
+     * that browsers chat in the same rooms as the loop's other transports. Safe from any thread,
+     * as {@link #attach(EventLoop, ChatHub, TcpServerOptions)}.
+     *
+     * @param loop the loop that will own the server
+     * @param hub the hub, owned by the same loop
+     * @param options the socket settings
+     * @param webSocket the HTTP settings
+     * @return the server, serving once the loop runs
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer attachWebSocket(EventLoop loop, ChatHub hub,
+                                                TcpServerOptions options,
+                                                WebSocketOptions webSocket) throws IOException {
+        return attach(loop, hub, options, Objects.requireNonNull(webSocket, "webSocket"));
+    }
+
+    private static TcpChatServer attach(EventLoop loop, ChatHub hub, TcpServerOptions options,
+                                        WebSocketOptions webSocket) throws IOException {
         Objects.requireNonNull(loop, "loop");
         Objects.requireNonNull(hub, "hub");
         Objects.requireNonNull(options, "options");
         if (loop.inLoopThread()) {
-            return new TcpChatServer(loop, hub, options, false);
+            return new TcpChatServer(loop, hub, options, false, webSocket);
         }
         CompletableFuture<TcpChatServer> made = new CompletableFuture<>();
         loop.execute(() -> {
             try {
-                made.complete(new TcpChatServer(loop, hub, options, false));
+                made.complete(new TcpChatServer(loop, hub, options, false, webSocket));
             } catch (IOException | RuntimeException e) {
                 made.completeExceptionally(e);
             }
@@ -274,6 +336,21 @@ public final class TcpChatServer implements AutoCloseable {
         return pool;
     }
 
+    /** @return the pool of WebSocket connections: the server's pool, which places WebSocket frames */
+    SlabPool webSocketPool() {
+        return pool;
+    }
+
+    /** @return the HTTP routing and page of a WebSocket server, or null for the line protocol */
+    WebSite webSite() {
+        return webSite;
+    }
+
+    /** @return whether this server speaks HTTP and WebSocket rather than lines */
+    public boolean isWebSocket() {
+        return webSite != null;
+    }
+
     ByteBuffer readBuffer() {
         return readBuffer;
     }
@@ -318,9 +395,13 @@ public final class TcpChatServer implements AutoCloseable {
         if (congested.isEmpty()) {
             return false;
         }
+        if (c.client() == null) {
+            return false; // not in the hub yet (TLS handshake, WebSocket request)
+        }
         String room = c.client().roomName();
         for (int i = 0; i < congested.size(); i++) {
-            if (Objects.equals(room, congested.get(i).client().roomName())) {
+            org.chatloop.core.Client other = congested.get(i).client();
+            if (other != null && Objects.equals(room, other.roomName())) {
                 return true;
             }
         }
@@ -470,7 +551,8 @@ public final class TcpChatServer implements AutoCloseable {
             ch.configureBlocking(false);
             if (shuttingDown || connections.size() >= options.maxClients()) {
                 if (options.tls() == null) {
-                    ch.write(SERVER_FULL.asReadOnlyBuffer());
+                    ch.write(webSite == null ? SERVER_FULL.asReadOnlyBuffer()
+                            : ByteBuffer.wrap(HTTP_SERVER_FULL));
                 }
                 ch.close();
                 return;
@@ -484,7 +566,8 @@ public final class TcpChatServer implements AutoCloseable {
                     : TlsTransport.server(ch, options.tls(), tlsBuffers));
             if (!perAddress.admit(c, remote.getAddress())) {
                 if (options.tls() == null) {
-                    ch.write(TOO_MANY_FROM_ADDRESS.asReadOnlyBuffer());
+                    ch.write(webSite == null ? TOO_MANY_FROM_ADDRESS.asReadOnlyBuffer()
+                            : ByteBuffer.wrap(HTTP_TOO_MANY_FROM_ADDRESS));
                 }
                 ch.close();
                 return;
@@ -570,7 +653,8 @@ public final class TcpChatServer implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "TcpChatServer[" + localAddress + ", connections=" + connectionCount
+        return "TcpChatServer[" + localAddress + (webSite != null ? ", websocket" : "")
+                + ", connections=" + connectionCount
                 + (shuttingDown ? ", shutting down" : "") + "]";
     }
 

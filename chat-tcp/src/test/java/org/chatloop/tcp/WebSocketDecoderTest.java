@@ -1,13 +1,13 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
-import static org.chatloop.ws.ClientFrames.utf8;
-import static org.chatloop.ws.Recorder.hex;
-import static org.chatloop.ws.WebSocketDecoder.OP_BINARY;
-import static org.chatloop.ws.WebSocketDecoder.OP_CLOSE;
-import static org.chatloop.ws.WebSocketDecoder.OP_CONTINUATION;
-import static org.chatloop.ws.WebSocketDecoder.OP_PING;
-import static org.chatloop.ws.WebSocketDecoder.OP_PONG;
-import static org.chatloop.ws.WebSocketDecoder.OP_TEXT;
+import static org.chatloop.tcp.ClientFrames.utf8;
+import static org.chatloop.tcp.Recorder.hex;
+import static org.chatloop.tcp.WebSocketDecoder.OP_BINARY;
+import static org.chatloop.tcp.WebSocketDecoder.OP_CLOSE;
+import static org.chatloop.tcp.WebSocketDecoder.OP_CONTINUATION;
+import static org.chatloop.tcp.WebSocketDecoder.OP_PING;
+import static org.chatloop.tcp.WebSocketDecoder.OP_PONG;
+import static org.chatloop.tcp.WebSocketDecoder.OP_TEXT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import org.chatloop.ws.HttpRequestHead.Parser;
-import org.chatloop.ws.HttpRequestHead.Status;
+import org.chatloop.tcp.HttpRequestHead.Parser;
+import org.chatloop.tcp.HttpRequestHead.Status;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -44,6 +44,30 @@ final class WebSocketEncoder {
             dst[off + 1] = 127;
             for (int i = 0; i < 8; i++) {
                 dst[off + 2 + i] = (byte) (i < 4 ? 0 : payloadLength >>> (8 * (7 - i)));
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Writes a final, unmasked frame header at {@code dst}'s absolute {@code index}; the buffer's
+     * position and limit are left alone.
+     *
+     * @return the header length written
+     */
+    static int writeHeader(int opcode, int payloadLength, java.nio.ByteBuffer dst, int index) {
+        int n = headerLength(payloadLength);
+        dst.put(index, (byte) (0x80 | opcode));
+        if (n == 2) {
+            dst.put(index + 1, (byte) payloadLength);
+        } else if (n == 4) {
+            dst.put(index + 1, (byte) 126);
+            dst.put(index + 2, (byte) (payloadLength >>> 8));
+            dst.put(index + 3, (byte) payloadLength);
+        } else {
+            dst.put(index + 1, (byte) 127);
+            for (int i = 0; i < 8; i++) {
+                dst.put(index + 2 + i, (byte) (i < 4 ? 0 : payloadLength >>> (8 * (7 - i))));
             }
         }
         return n;

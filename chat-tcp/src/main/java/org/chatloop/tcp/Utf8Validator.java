@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 /**
  * Incremental UTF-8 validator (RFC 3629: no overlong forms, no surrogates, nothing above

@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,12 +1,12 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
-import org.chatloop.ws.Handshake.Accepted;
-import org.chatloop.ws.Handshake.Rejected;
+import org.chatloop.tcp.Handshake.Accepted;
+import org.chatloop.tcp.Handshake.Rejected;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -1,6 +1,6 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
-import static org.chatloop.ws.ClientFrames.utf8;
+import static org.chatloop.tcp.ClientFrames.utf8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

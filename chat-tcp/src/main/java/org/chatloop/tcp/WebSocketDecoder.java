@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -109,6 +109,8 @@ final class WebSocketDecoder {
     private int controlLen;
     private boolean inMessage;
     private boolean discarding;
+    /** Text messages ended during the current {@code feed}, for its budget. */
+    private int messagesEnded;
 
     /** @param maxMessageBytes the longest text message accepted, in bytes of UTF-8 */
     WebSocketDecoder(int maxMessageBytes) {
@@ -145,11 +147,28 @@ final class WebSocketDecoder {
      * @param sink where events go; the decoder never throws on any input
      */
     void feed(byte[] buf, int off, int len, Sink sink) {
+        feed(buf, off, len, sink, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Feeds the next bytes of the stream, but stops after {@code maxMessages} text messages have
+     * ended (one discarded as too long included): the bytes after the last one are not consumed,
+     * and the caller must feed them again, first, later. Control frames do not count. With a
+     * budget of 0 nothing is consumed.
+     *
+     * @param sink where events go; the decoder never throws on any input
+     * @return the bytes consumed: {@code len} unless the budget was reached
+     */
+    int feed(byte[] buf, int off, int len, Sink sink, int maxMessages) {
         Objects.checkFromIndexSize(off, len, buf.length);
         Objects.requireNonNull(sink, "sink");
         int pos = off;
         int end = off + len;
+        messagesEnded = 0;
         while (pos < end && state != DONE) {
+            if (messagesEnded >= maxMessages) {
+                return pos - off;
+            }
             switch (state) {
                 case HEAD0 -> firstByte(buf[pos++] & 0xFF, sink);
                 case HEAD1 -> secondByte(buf[pos++] & 0xFF, sink);
@@ -158,6 +177,7 @@ final class WebSocketDecoder {
                 default -> pos = payload(buf, pos, end, sink);
             }
         }
+        return len;
     }
 
     /** @return true once a close frame or a protocol error ended the stream */
@@ -312,6 +332,7 @@ final class WebSocketDecoder {
                     return;
                 }
                 inMessage = false;
+                messagesEnded++;
                 if (discarding) {
                     discarding = false;
                     return;

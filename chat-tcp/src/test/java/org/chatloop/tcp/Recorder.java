@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package org.chatloop.ws;
+package org.chatloop.tcp;
 
 /**
  * The close status codes of RFC 6455 section 7.4 that this server sends or checks, and which codes
