@@ -22,6 +22,7 @@ import org.chatloop.loop.EventLoop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -382,6 +383,48 @@ class WebSocketServerTest {
             } while (!line.endsWith("> back at you"));
             ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
             other.expectText("* jdk left (disconnected)");
+        } finally {
+            ws.abort();
+        }
+    }
+
+    @Test
+    void overTlsThePageIsHttpsAndTheSocketWss(@TempDir java.nio.file.Path dir) throws Exception {
+        TestCerts certs = TestCerts.make(dir, "ws", false);
+        start(options().withTls(PemTls.serverContext(certs.cert(), certs.key())),
+                WebSocketOptions.defaults());
+        javax.net.ssl.SSLContext trust = PemTls.clientContext(certs.cert());
+        HttpClient https = HttpClient.newBuilder().sslContext(trust)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        java.net.http.HttpResponse<String> page = https.send(java.net.http.HttpRequest
+                        .newBuilder(URI.create("https://localhost:" + server.port() + "/")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, page.statusCode());
+        assertTrue(page.body().contains("<script>"));
+        BlockingQueue<String> got = new LinkedBlockingQueue<>();
+        WebSocket ws = https.newWebSocketBuilder()
+                .buildAsync(URI.create("wss://localhost:" + server.port() + "/ws"),
+                        new WebSocket.Listener() {
+                            @Override
+                            public CompletionStage<?> onText(WebSocket w, CharSequence data,
+                                                             boolean last) {
+                                got.add(data.toString());
+                                w.request(1);
+                                return null;
+                            }
+                        })
+                .get(10, TimeUnit.SECONDS);
+        try {
+            assertTrue(poll(got).startsWith("* welcome "));
+            ws.sendText("/nick secure", true).get(5, TimeUnit.SECONDS);
+            String line;
+            do {
+                line = poll(got);
+            } while (!line.endsWith(" is now known as secure"));
+            ws.sendText("/quit", true).get(5, TimeUnit.SECONDS);
+            do {
+                line = poll(got);
+            } while (!line.equals("* bye"));
         } finally {
             ws.abort();
         }
