@@ -1,8 +1,10 @@
 package org.chatloop.bench.peers;
 
 import java.io.IOException;
+import org.chatloop.core.HubOptions;
 import org.chatloop.tcp.TcpChatServer;
 import org.chatloop.tcp.TcpServerOptions;
+import org.chatloop.tcp.WebSocketOptions;
 
 /** Adapts our own {@link TcpChatServer} (default options, port 0) to {@link PeerServer}. */
 final class ChatloopPeer implements PeerServer {
@@ -23,6 +25,15 @@ final class ChatloopPeer implements PeerServer {
     static ChatloopPeer startTls(javax.net.ssl.SSLContext tls) throws IOException {
         return new ChatloopPeer(TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
                 .withTls(tls)));
+    }
+
+    /**
+     * @return our server with default options speaking HTTP/1.1 and WebSocket (upgrades at
+     *         {@code /ws}, any origin), default hub options
+     */
+    static ChatloopPeer startWebSocket() throws IOException {
+        return new ChatloopPeer(TcpChatServer.startWebSocket(TcpServerOptions.defaults().withPort(0),
+                HubOptions.defaults(), WebSocketOptions.defaults()));
     }
 
     @Override
