@@ -337,6 +337,38 @@ class WebSocketServerTest {
     }
 
     @Test
+    void messagesPastTheRateAreDelayedInOrderNeverDropped() throws Exception {
+        start(options().withMaxLinesPerSecond(10), WebSocketOptions.defaults());
+        WsTestClient reader = join();
+        WsTestClient sender = join();
+        ClientFrames burst = new ClientFrames();
+        int n = 25;
+        for (int i = 0; i < n; i++) {
+            burst.text("m" + i);
+        }
+        long t0 = System.nanoTime();
+        sender.sendRaw(burst.build());
+        for (int i = 0; i < n; i++) {
+            int k = i;
+            reader.expectText(t -> t.endsWith("> m" + k));
+        }
+        long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        // A burst of 10, then 10 a second: the last 15 take at least about 1.5 s.
+        assertTrue(elapsedMillis >= 1_000, "delayed by the rate: " + elapsedMillis + " ms");
+    }
+
+    @Test
+    void connectionsPastThePerAddressLimitGetA503() throws Exception {
+        start(options().withMaxClientsPerIp(1), WebSocketOptions.defaults());
+        join();
+        try (WsTestClient second = WsTestClient.connect(server.port())) {
+            String head = second.readHead();
+            assertTrue(head.startsWith("HTTP/1.1 503 Service Unavailable"), head);
+            assertEquals("too many connections from your address\n", second.readToEnd());
+        }
+    }
+
+    @Test
     void shutdownTellsEveryoneAndClosesGoingAway() throws Exception {
         start();
         WsTestClient a = join();
