@@ -9,9 +9,14 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -38,6 +43,14 @@ import tlschannel.NeedsWriteException;
  * {@code SSLEngine}, offering only TLS 1.3 with {@link #TLS_CIPHER}, whatever the server: the
  * client side costs the same for every server compared.
  *
+ * <p>Over WebSocket ({@link #webSocket}) every client first upgrades ({@code GET /ws}, the 101
+ * response checked, its {@code Sec-WebSocket-Accept} too) and then speaks RFC 6455: the publisher
+ * sends each line as one masked text frame whose payload is the line without its {@code \n}
+ * ({@code lineBytes - 1} bytes; a fresh mask key per frame), and every subscriber reads the
+ * server's frames ({@link WsFrameReader}: 2-byte headers up to 125 bytes of payload, 4-byte up to
+ * 65,535), checking each complete text message as the TCP parser checks a line, by the same
+ * rules and counters. Messages without a marker (the server's notices) are ignored, as lines are.
+ *
  * <p>Not thread safe: one thread drives it.
  */
 public final class FanOutHarness implements AutoCloseable {
@@ -46,8 +59,18 @@ public final class FanOutHarness implements AutoCloseable {
     /** The one cipher suite the harness offers over TLS. */
     public static final String TLS_CIPHER = "TLS_AES_128_GCM_SHA256";
 
+    /** The request path every WebSocket client upgrades at. */
+    public static final String WEBSOCKET_PATH = "/ws";
+    private static final String WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
     private final Selector selector;
     private final int lineBytes;
+    /** Whether clients speak WebSocket rather than lines. */
+    private final boolean webSocket;
+    /** Bytes one published message takes on the wire (a line, or a masked frame). */
+    private final int wireBytes;
+    /** The state of the publisher's mask keys (xorshift). */
+    private int maskState = ThreadLocalRandom.current().nextInt() | 1;
     private final int window;
     private final List<Subscriber> subscribers = new ArrayList<>();
     private final SocketChannel publisher;
@@ -89,11 +112,36 @@ public final class FanOutHarness implements AutoCloseable {
      */
     public FanOutHarness(int port, int subscriberCount, int lineBytes, int window, SSLContext tls)
             throws IOException {
+        this(port, subscriberCount, lineBytes, window, tls, false);
+    }
+
+    /**
+     * A harness whose clients speak WebSocket: each upgrades at {@value #WEBSOCKET_PATH}, then every
+     * line is one text message each way (the publisher's lines as masked text frames of
+     * {@code lineBytes - 1} bytes, the newline left out).
+     *
+     * @param lineBytes each published line's size as on TCP, newline included (at least 16)
+     * @param window messages in flight at most
+     * @return the connected harness, every subscriber receiving the publisher's messages
+     */
+    public static FanOutHarness webSocket(int port, int subscriberCount, int lineBytes, int window)
+            throws IOException {
+        return new FanOutHarness(port, subscriberCount, lineBytes, window, null, true);
+    }
+
+    private FanOutHarness(int port, int subscriberCount, int lineBytes, int window, SSLContext tls,
+                          boolean webSocket) throws IOException {
         this.tls = tls;
+        this.webSocket = webSocket;
         if (lineBytes < 16) {
             throw new IllegalArgumentException("lineBytes must be at least 16: " + lineBytes);
         }
+        if (webSocket && lineBytes - 1 > 0xFFFF) {
+            throw new IllegalArgumentException("WebSocket lines are at most 65536 bytes: "
+                    + lineBytes);
+        }
         this.lineBytes = lineBytes;
+        this.wireBytes = webSocket ? clientFrameLength(lineBytes - 1) : lineBytes;
         this.window = window;
         this.doneCount = new int[window];
         this.sentAt = new long[window];
@@ -101,20 +149,29 @@ public final class FanOutHarness implements AutoCloseable {
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
         for (int i = 0; i < subscriberCount; i++) {
             SocketChannel ch = connect(address);
-            Subscriber s = new Subscriber(ch, secure(ch));
+            ByteChannel io = secure(ch);
+            byte[] early = webSocket ? upgrade(io, address) : new byte[0];
+            ch.configureBlocking(false);
+            Subscriber s = new Subscriber(ch, io);
+            if (early.length > 0) {
+                s.consume(early, early.length); // frames that came in with the 101
+            }
             s.channel.register(selector, SelectionKey.OP_READ, s);
             subscribers.add(s);
         }
         publisher = connect(address);
         publisherIo = secure(publisher);
+        if (webSocket) {
+            upgrade(publisherIo, address); // what the publisher receives is read and dropped
+        }
+        publisher.configureBlocking(false);
         publisher.register(selector, SelectionKey.OP_READ, null);
         sync(TimeUnit.SECONDS.toNanos(60));
     }
 
-    /** Over TLS: a blocking handshake, then the channel turns non-blocking. */
+    /** Over TLS: a blocking handshake; the caller turns the channel non-blocking after. */
     private ByteChannel secure(SocketChannel ch) throws IOException {
         if (tls == null) {
-            ch.configureBlocking(false);
             return ch;
         }
         SSLEngine engine = tls.createSSLEngine();
@@ -125,8 +182,82 @@ public final class FanOutHarness implements AutoCloseable {
                 .withPlainBufferAllocator(tlsBuffers).withEncryptedBufferAllocator(tlsBuffers)
                 .build();
         io.handshake();
-        ch.configureBlocking(false);
         return io;
+    }
+
+    /**
+     * The WebSocket upgrade on a blocking channel: sends the request, reads the response head and
+     * checks it is a 101 with the right {@code Sec-WebSocket-Accept}.
+     *
+     * @return the bytes that came after the head (the server's first frames, if any)
+     */
+    private static byte[] upgrade(ByteChannel io, InetSocketAddress address) throws IOException {
+        byte[] nonce = new byte[16];
+        ThreadLocalRandom.current().nextBytes(nonce);
+        String key = Base64.getEncoder().encodeToString(nonce);
+        String request = "GET " + WEBSOCKET_PATH + " HTTP/1.1\r\n"
+                + "Host: " + address.getHostString() + ":" + address.getPort() + "\r\n"
+                + "Upgrade: websocket\r\n"
+                + "Connection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: " + key + "\r\n"
+                + "Sec-WebSocket-Version: 13\r\n\r\n";
+        ByteBuffer req = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+        while (req.hasRemaining()) {
+            io.write(req);
+        }
+        ByteBuffer in = ByteBuffer.allocate(8192);
+        int end;
+        while ((end = headEnd(in.array(), in.position())) < 0) {
+            if (!in.hasRemaining()) {
+                throw new IOException("WebSocket upgrade: response head over 8 KiB");
+            }
+            if (io.read(in) < 0) {
+                throw new IOException("WebSocket upgrade: connection closed before the response: "
+                        + new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1));
+            }
+        }
+        String head = new String(in.array(), 0, end, StandardCharsets.ISO_8859_1);
+        if (!head.startsWith("HTTP/1.1 101")) {
+            throw new IOException("WebSocket upgrade refused: " + head.lines().findFirst()
+                    .orElse(head));
+        }
+        String accept = null;
+        for (String line : head.split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).trim().toLowerCase(Locale.ROOT)
+                    .equals("sec-websocket-accept")) {
+                accept = line.substring(colon + 1).trim();
+            }
+        }
+        if (!expectedAccept(key).equals(accept)) {
+            throw new IOException("WebSocket upgrade: wrong Sec-WebSocket-Accept " + accept);
+        }
+        return Arrays.copyOfRange(in.array(), end, in.position());
+    }
+
+    /** @return the index after the head's blank line in {@code b[0, len)}, or -1 */
+    private static int headEnd(byte[] b, int len) {
+        for (int i = 3; i < len; i++) {
+            if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') {
+                return i + 1;
+            }
+        }
+        return -1;
+    }
+
+    private static String expectedAccept(String key) {
+        try {
+            byte[] sha1 = MessageDigest.getInstance("SHA-1")
+                    .digest((key + WEBSOCKET_GUID).getBytes(StandardCharsets.US_ASCII));
+            return Base64.getEncoder().encodeToString(sha1);
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError("SHA-1 is always there", e);
+        }
+    }
+
+    /** @return the wire length of a masked client frame with {@code payload} bytes */
+    static int clientFrameLength(int payload) {
+        return (payload <= 125 ? 2 : 4) + 4 + payload;
     }
 
     /** Writes what {@code b} holds as far as the socket takes it (over TLS: and what is owed). */
@@ -158,7 +289,7 @@ public final class FanOutHarness implements AutoCloseable {
             long now = System.nanoTime();
             if (now - nextSync >= 0) {
                 k++;
-                writeFully(("$" + k + "\n").getBytes(StandardCharsets.US_ASCII), deadline);
+                writeFully(message("$" + k), deadline);
                 nextSync = now + TimeUnit.MILLISECONDS.toNanos(200);
             }
             poll(1);
@@ -176,6 +307,53 @@ public final class FanOutHarness implements AutoCloseable {
                 throw new IOException("subscribers did not all receive a sync line within the "
                         + "timeout; the server may not be relaying");
             }
+        }
+    }
+
+    /** @return {@code text} as the publisher sends it: a line, or a masked text frame */
+    private byte[] message(String text) {
+        byte[] payload = text.getBytes(StandardCharsets.US_ASCII);
+        if (!webSocket) {
+            byte[] line = Arrays.copyOf(payload, payload.length + 1);
+            line[payload.length] = '\n';
+            return line;
+        }
+        ByteBuffer b = ByteBuffer.allocate(clientFrameLength(payload.length));
+        int at = putFrameHeader(b, payload.length);
+        b.put(payload);
+        mask(b, at, payload.length, b.getInt(at - 4));
+        return b.array();
+    }
+
+    /**
+     * Writes a masked text frame's header and a fresh mask key at {@code b}'s position.
+     *
+     * @return the index where the payload starts
+     */
+    private int putFrameHeader(ByteBuffer b, int payload) {
+        b.put((byte) 0x81); // FIN, text
+        if (payload <= 125) {
+            b.put((byte) (0x80 | payload));
+        } else {
+            b.put((byte) (0x80 | 126)).putShort((short) payload);
+        }
+        int x = maskState; // xorshift32: cheap, and a new key for every frame
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        maskState = x;
+        b.putInt(x);
+        return b.position();
+    }
+
+    /** XORs {@code b[at, at+len)} with the 4-byte key (big-endian, as it stands on the wire). */
+    private static void mask(ByteBuffer b, int at, int len, int key) {
+        int i = 0;
+        for (; i + 4 <= len; i += 4) {
+            b.putInt(at + i, b.getInt(at + i) ^ key);
+        }
+        for (; i < len; i++) {
+            b.put(at + i, (byte) (b.get(at + i) ^ (key >>> (24 - 8 * (i & 3)))));
         }
     }
 
@@ -265,7 +443,7 @@ public final class FanOutHarness implements AutoCloseable {
 
     private void fillAndWrite(long target) throws IOException {
         long limit = Math.min(target, fullyDelivered + window);
-        while (sent < limit && out.remaining() >= lineBytes) {
+        while (sent < limit && out.remaining() >= wireBytes) {
             sent++;
             putLine(sent);
         }
@@ -277,6 +455,17 @@ public final class FanOutHarness implements AutoCloseable {
     }
 
     private void putLine(long seq) {
+        if (webSocket) {
+            int at = putFrameHeader(out, lineBytes - 1);
+            out.put(DATA);
+            putDigits(seq);
+            out.put((byte) ' ');
+            while (out.position() < at + lineBytes - 1) {
+                out.put((byte) 'p');
+            }
+            mask(out, at, lineBytes - 1, out.getInt(at - 4));
+            return;
+        }
         int start = out.position();
         out.put(DATA);
         putDigits(seq);
@@ -356,8 +545,11 @@ public final class FanOutHarness implements AutoCloseable {
         }
     }
 
-    /** One subscriber's parser: a small state machine over the byte stream. */
-    private final class Subscriber {
+    /**
+     * One subscriber's parser: a small state machine over the byte stream, or over WebSocket the
+     * frame reader and a check of each text message.
+     */
+    private final class Subscriber implements WsFrameReader.Sink {
         private static final int SCAN = 0;
         private static final int DATA_DIGITS = 1;
         private static final int SYNC_DIGITS = 2;
@@ -378,12 +570,20 @@ public final class FanOutHarness implements AutoCloseable {
         /** Where {@code #} or {@code $} stands in the publisher's lines, once seen. */
         private int prefixLength = -1;
 
+        /** The frame reader, over WebSocket; null for lines. */
+        private final WsFrameReader frames;
+
         Subscriber(SocketChannel channel, ByteChannel io) {
             this.channel = channel;
             this.io = io;
+            this.frames = webSocket ? new WsFrameReader(this) : null;
         }
 
         void consume(byte[] buf, int len) {
+            if (frames != null) {
+                frames.consume(buf, 0, len);
+                return;
+            }
             int i = 0;
             while (i < len) {
                 if (state == SCAN && column == 0 && prefixLength >= 0) {
@@ -420,6 +620,62 @@ public final class FanOutHarness implements AutoCloseable {
             }
             accept(n);
             return end;
+        }
+
+        /**
+         * One text message (a line without its newline): a data message of the publisher's known
+         * layout is checked by its length without a scan; anything else is scanned for the first
+         * marker, as the byte-wise line parser does, and a message without one is a notice.
+         */
+        @Override
+        public void text(byte[] buf, int off, int len) {
+            if (prefixLength >= 0 && len == prefixLength + lineBytes - 1
+                    && buf[off + prefixLength] == DATA) {
+                int j = off + prefixLength + 1;
+                int end = off + len;
+                long n = 0;
+                while (j < end && buf[j] >= '0' && buf[j] <= '9') {
+                    n = n * 10 + (buf[j] - '0');
+                    j++;
+                }
+                if (j == off + prefixLength + 1 || j == end || buf[j] != ' ') {
+                    fail("malformed data message");
+                    return;
+                }
+                accept(n);
+                return;
+            }
+            int m = off;
+            int end = off + len;
+            while (m < end && buf[m] != DATA && buf[m] != SYNC) {
+                m++;
+            }
+            if (m == end) {
+                return; // a notice
+            }
+            if (prefixLength < 0) {
+                prefixLength = m - off; // every publisher message has the same prefix
+            }
+            int j = m + 1;
+            long n = 0;
+            while (j < end && buf[j] >= '0' && buf[j] <= '9') {
+                n = n * 10 + (buf[j] - '0');
+                j++;
+            }
+            if (buf[m] == SYNC) {
+                lastSync = Math.max(lastSync, n);
+            } else if (j == m + 1 || j == end || buf[j] != ' ') {
+                fail("malformed data message");
+            } else if (m - off != prefixLength || len != prefixLength + lineBytes - 1) {
+                fail("a message had the wrong length or prefix (" + len + " bytes)");
+            } else {
+                accept(n); // the first data message, when no sync came before it
+            }
+        }
+
+        @Override
+        public void failed(String why) {
+            fail(why);
         }
 
         private void accept(long n) {

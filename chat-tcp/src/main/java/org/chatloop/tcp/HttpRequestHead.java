@@ -23,6 +23,8 @@ record HttpRequestHead(String method, String target, String version, Map<String,
 
     /** Largest request head accepted, request line and final empty line included. */
     static final int MAX_HEAD_BYTES = 8 * 1024;
+    /** The parser's first buffer; a browser's upgrade request is about 500 bytes. */
+    static final int FIRST_BUFFER_BYTES = 1024;
 
     /** Copies {@code headers} into an unmodifiable map of unmodifiable lists, names lower-cased. */
     HttpRequestHead {
@@ -122,7 +124,7 @@ record HttpRequestHead(String method, String target, String version, Map<String,
                 return status;
             }
             if (buf == null) {
-                buf = new byte[MAX_HEAD_BYTES];
+                buf = new byte[Math.min(MAX_HEAD_BYTES, Math.max(FIRST_BUFFER_BYTES, n))];
             }
             for (int i = 0; i < n; i++) {
                 if (total == MAX_HEAD_BYTES) {
@@ -132,6 +134,11 @@ record HttpRequestHead(String method, String target, String version, Map<String,
                 }
                 total++;
                 byte b = src[off + i];
+                if (len == buf.length) {
+                    // Grown on demand: a connection trickling its head holds what it sent, not
+                    // the whole bound (10,000 slow clients would otherwise pin 80 MB).
+                    buf = java.util.Arrays.copyOf(buf, Math.min(MAX_HEAD_BYTES, buf.length * 2));
+                }
                 buf[len++] = b;
                 if (b != '\n') {
                     continue;
