@@ -3,17 +3,13 @@ package org.chatloop.core;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
-import java.util.AbstractList;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.PriorityQueue;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.chatloop.loop.EventLoop;
@@ -41,8 +37,26 @@ import org.chatloop.loop.EventLoop;
  * <p><b>Encode once.</b> A room message is encoded once into one immutable {@link Frame} and that
  * instance goes to every member; the hub allocates per message, never per recipient.
  *
+ * <p><b>Shards.</b> A hub is one shard of a chat: it owns the clients of one loop and its part of
+ * each room, and reaches the other shards (other loops, other processes) through a
+ * {@link Directory} (names, members, rooms) and a {@link RoomBus} (frames). A room message is
+ * delivered to the local members at once and published once to the bus, which hands it to every
+ * other shard with members in the room, where it is delivered in turn; {@code /who},
+ * {@code /rooms}, {@code /msg} and nick claims ask the directory. Made with
+ * {@link #ChatHub(EventLoop, HubOptions)}, a hub is a chat of one shard, with a directory and a
+ * bus of its own. Every member of a room sees one sender's messages in the order the sender's
+ * shard handled them; messages of senders on different shards are not ordered with each other
+ * (see {@link RoomBus}).
+ *
+ * <p><b>Asynchronous commands.</b> A command whose answer the directory gives later (a nick claim
+ * over the network, say) is finished on the hub's loop when the answer arrives; the client's lines
+ * that arrive meanwhile wait (at most {@value #MAX_QUEUED_LINES} of them) and are handled after it,
+ * in order, so the client sees its replies in the order it sent its lines. With the in-process
+ * {@link LocalDirectory} every answer is immediate and nothing waits.
+ *
  * <p><b>Threading.</b> Not thread safe, and without locks: a hub and its clients are owned by one
  * thread, the loop thread of the transport(s) that feed it. Call every method from that thread.
+ * Its bus port is flushed by a before-select hook on that loop, once per pass.
  */
 public final class ChatHub {
     /** The room every client starts in; it always exists. */
@@ -50,13 +64,24 @@ public final class ChatHub {
 
     private static final Logger LOG = System.getLogger(ChatHub.class.getName());
     private static final Frame BYE = Frame.notice("bye");
+    /** Lines one client may send while a command of its waits for the directory. */
+    static final int MAX_QUEUED_LINES = 256;
+    private static final Frame TOO_MANY_WAITING = Frame.error("too many lines while a command "
+            + "waits for the directory; line dropped");
+    private static final Frame DIRECTORY_FAILED =
+            Frame.error("the directory did not answer; try again");
 
     /** Every connected client by its name's key: each has a unique name, so this is the registry. */
     private final Map<String, Client> byName = new HashMap<>();
+    /** The same clients by id, for frames the bus addresses to one client. */
+    private final Map<Long, Client> byId = new HashMap<>();
     private final Map<String, Room> rooms = new HashMap<>();
     private final Room lobby = new Room(LOBBY);
     private final EventLoop loop;
     private final HubOptions options;
+    private final Directory directory;
+    private final RoomBus.Port port;
+    private final java.util.concurrent.Executor executor;
     private byte[] scratch = new byte[3 * 4096];
     private long nextId = 1;
 
@@ -66,6 +91,29 @@ public final class ChatHub {
      */
     public ChatHub() {
         this(null, HubOptions.defaults().withAnnounceLimit(Integer.MAX_VALUE));
+    }
+
+    /**
+     * Creates a shard of a chat of several: a hub owned by {@code loop} that shares names and
+     * rooms with the other shards through {@code directory} and {@code bus}.
+     *
+     * @param loop the loop that owns the hub (its before-select hook flushes the bus port)
+     * @param options the settings
+     * @param directory the names and rooms shared by every shard
+     * @param bus how frames reach the other shards
+     */
+    public ChatHub(EventLoop loop, HubOptions options, Directory directory, RoomBus bus) {
+        this.loop = Objects.requireNonNull(loop, "loop");
+        this.options = Objects.requireNonNull(options, "options");
+        this.directory = Objects.requireNonNull(directory, "directory");
+        this.executor = loop;
+        this.port = Objects.requireNonNull(bus, "bus").connect(new Shard(), loop);
+        rooms.put(lobby.key(), lobby);
+        if (loop.inLoopThread()) {
+            loop.beforeSelect(port::flush);
+        } else {
+            loop.execute(() -> loop.beforeSelect(port::flush));
+        }
     }
 
     /**
@@ -81,7 +129,16 @@ public final class ChatHub {
         if (loop == null && options.announceLimit() != Integer.MAX_VALUE) {
             throw new IllegalArgumentException("an announce limit needs a loop to time summaries");
         }
-        rooms.put(Names.key(LOBBY), lobby);
+        this.directory = new LocalDirectory();
+        this.executor = loop != null ? loop : Runnable::run;
+        // A bus of one shard: nothing is ever published to another, so nothing needs flushing.
+        this.port = new LocalRoomBus().connect(new Shard(), executor);
+        rooms.put(lobby.key(), lobby);
+    }
+
+    /** @return this shard's number on its bus (0 for a hub of its own) */
+    public int shard() {
+        return port.shard();
     }
 
     /** @return the hub's settings */
@@ -103,22 +160,137 @@ public final class ChatHub {
         Objects.requireNonNull(output, "output");
         long id = nextId++;
         String name = address;
-        if (byName.containsKey(Names.key(name))) {
-            name = address + "~" + id;
+        if (byName.containsKey(Names.key(name)) || !claimNow(Names.key(name), id)) {
+            // Unique by construction: no nick or other address has a '~'.
+            name = address + "~" + (shard() == 0 ? "" : shard() + ".") + id;
+            claimNow(Names.key(name), id);
         }
         Client client = new Client(id, address, name, output);
         byName.put(Names.key(name), client);
-        lobby.add(client);
+        byId.put(id, client);
+        addToRoom(lobby, client);
         output.send(Frame.notice("welcome " + name + " (room " + LOBBY
                 + "; /nick NAME to rename, /help for commands)"));
         if (isLarge(lobby)) {
             lobby.joinedSinceSummary++;
             summarizeLater(lobby);
         } else {
-            lobby.broadcastExcept(Frame.notice(name + " joined " + LOBBY), client);
+            toRoomExcept(lobby, Frame.notice(name + " joined " + LOBBY), client);
         }
         LOG.log(Level.DEBUG, "{0} connected", client);
         return client;
+    }
+
+    /**
+     * Claims an address name for a new client: immediately where the directory answers at once;
+     * a directory that must ask elsewhere is trusted (addresses of live sockets are unique on a
+     * host, and a duplicate name is only confusing, never an impersonation: nicks are claimed).
+     */
+    private boolean claimNow(String key, long id) {
+        java.util.concurrent.CompletableFuture<Boolean> f =
+                directory.claim(key, new Directory.Holder(shard(), id)).toCompletableFuture();
+        return !f.isDone() || f.isCompletedExceptionally() || f.join();
+    }
+
+    private Directory.Holder holder(Client c) {
+        return new Directory.Holder(shard(), c.id());
+    }
+
+    /** Puts the client in the room: locally, in the directory, on the bus (its first member). */
+    private void addToRoom(Room room, Client client) {
+        room.add(client);
+        directory.joined(room.key(), room.name(), client.name());
+        if (room.size() == 1) {
+            port.subscribe(room.key());
+        }
+    }
+
+    /** Takes the client out of the room, everywhere {@link #addToRoom} put it. */
+    private void removeFromRoom(Room room, Client client) {
+        room.remove(client);
+        directory.left(room.key(), client.name());
+        if (room.isEmpty()) {
+            port.unsubscribe(room.key());
+        }
+    }
+
+    /** Delivers the frame to the room's local members and publishes it to the other shards. */
+    private void toRoom(Room room, Frame frame) {
+        room.broadcast(frame);
+        port.publish(room.key(), frame);
+    }
+
+    private void toRoomExcept(Room room, Frame frame, Client skip) {
+        room.broadcastExcept(frame, skip);
+        port.publish(room.key(), frame);
+    }
+
+    /** What the other shards send this one; runs on the hub's loop. */
+    private final class Shard implements RoomBus.Receiver {
+        @Override
+        public void onRoomFrame(String roomKey, Frame frame) {
+            Room room = rooms.get(roomKey);
+            if (room != null) {
+                room.broadcast(frame);
+            }
+        }
+
+        @Override
+        public void onClientFrame(long clientId, Frame frame) {
+            Client c = byId.get(clientId);
+            if (c != null) {
+                c.output().send(frame);
+            }
+        }
+    }
+
+    /**
+     * Runs {@code then} with the stage's result on the hub's loop: now if it is complete, else once
+     * it completes, holding the client's further lines until then. A stage that fails tells the
+     * client to try again. {@code then} must check {@link Client#isConnected()} itself: the
+     * client may have left meanwhile.
+     */
+    private <T> void awaitThen(Client client, java.util.concurrent.CompletionStage<T> stage,
+                               java.util.function.Consumer<T> then) {
+        java.util.concurrent.CompletableFuture<T> f = stage.toCompletableFuture();
+        if (f.isDone()) {
+            finish(client, f, then);
+            return;
+        }
+        client.waiting = true;
+        f.whenComplete((v, e) -> executor.execute(() -> {
+            client.waiting = false;
+            finish(client, f, then);
+            drainQueued(client);
+        }));
+    }
+
+    private <T> void finish(Client client, java.util.concurrent.CompletableFuture<T> f,
+                            java.util.function.Consumer<T> then) {
+        T value;
+        try {
+            value = f.join();
+        } catch (java.util.concurrent.CompletionException
+                 | java.util.concurrent.CancellationException e) {
+            LOG.log(Level.WARNING, "the directory failed for " + client, e);
+            if (client.isConnected()) {
+                client.output().send(DIRECTORY_FAILED);
+            }
+            return;
+        }
+        then.accept(value);
+    }
+
+    /** Handles the lines that waited for a command, until another one waits. */
+    private void drainQueued(Client client) {
+        java.util.ArrayDeque<byte[]> q = client.queued;
+        while (q != null && !q.isEmpty() && !client.waiting && client.isConnected()) {
+            byte[] line = q.poll();
+            handleSanitized(client, line, 0, line.length);
+        }
+        if (q != null && q.isEmpty()) {
+            client.queued = null;
+        }
     }
 
     /**
@@ -139,7 +311,7 @@ public final class ChatHub {
         }
         if (Utf8Text.firstNonPrintableAscii(buf, off, len) == off + len) {
             // Printable ASCII (the common case) needs no sanitising: use the bytes as they are.
-            handle(client, buf, off, len, true);
+            handleOrQueue(client, buf, off, len, true);
             return;
         }
         int max = Utf8Text.maxSanitizedLength(len);
@@ -147,7 +319,27 @@ public final class ChatHub {
             scratch = new byte[max];
         }
         int n = Utf8Text.sanitize(buf, off, len, scratch, 0);
-        handle(client, scratch, 0, n, Utf8Text.isAscii(scratch, 0, n));
+        handleOrQueue(client, scratch, 0, n, Utf8Text.isAscii(scratch, 0, n));
+    }
+
+    private void handleOrQueue(Client client, byte[] text, int off, int n, boolean ascii) {
+        if (!client.waiting) {
+            handle(client, text, off, n, ascii);
+            return;
+        }
+        if (client.queued == null) {
+            client.queued = new java.util.ArrayDeque<>();
+        }
+        if (client.queued.size() >= MAX_QUEUED_LINES) {
+            client.output().send(TOO_MANY_WAITING);
+            return;
+        }
+        client.queued.add(java.util.Arrays.copyOfRange(text, off, off + n));
+    }
+
+    /** Handles a line that was sanitised before it waited. */
+    private void handleSanitized(Client client, byte[] text, int off, int n) {
+        handle(client, text, off, n, Utf8Text.isAscii(text, off, n));
     }
 
     /** Handles a sanitised line: ignores it if blank, applies a command, or says it to the room. */
@@ -238,7 +430,7 @@ public final class ChatHub {
         System.arraycopy(prefix, 0, line, 0, prefix.length);
         System.arraycopy(text, off, line, prefix.length, len);
         line[line.length - 1] = '\n';
-        client.room().broadcast(new Frame(line));
+        toRoom(client.room(), new Frame(line));
     }
 
     private void apply(Client client, Command command) {
@@ -254,9 +446,20 @@ public final class ChatHub {
         } else if (command instanceof Command.Join join) {
             join(client, join.room());
         } else if (command instanceof Command.Rooms) {
-            client.output().send(Frame.notice(describeRooms()));
+            awaitThen(client, directory.rooms(options.maxListed()), listing -> {
+                if (client.isConnected()) {
+                    client.output().send(Frame.notice(boundedList("rooms: ", listing.entries(),
+                            listing.total())));
+                }
+            });
         } else if (command instanceof Command.Who) {
-            client.output().send(Frame.notice(describeMembers(client.room())));
+            Room room = client.room();
+            awaitThen(client, directory.members(room.key(), options.maxListed()), listing -> {
+                if (client.isConnected()) {
+                    client.output().send(Frame.notice(boundedList("in " + room.name() + " ("
+                            + listing.total() + "): ", listing.entries(), listing.total())));
+                }
+            });
         } else if (command instanceof Command.Msg msg) {
             privateMessage(client, msg.target(), msg.text());
         } else if (command instanceof Command.Help) {
@@ -279,14 +482,36 @@ public final class ChatHub {
             client.output().send(Frame.error("nick " + nick + " is taken"));
             return;
         }
-        byName.remove(Names.key(old));
-        byName.put(Names.key(nick), client);
+        String key = Names.key(nick);
+        awaitThen(client, directory.claim(key, holder(client)), claimed -> {
+            if (!client.isConnected()) {
+                if (claimed && !key.equals(Names.key(client.name()))) {
+                    directory.release(key, holder(client));
+                }
+            } else if (!claimed) {
+                client.output().send(Frame.error("nick " + nick + " is taken"));
+            } else {
+                renamed(client, old, nick);
+            }
+        });
+    }
+
+    /** The directory gave the client its new name: rename it here and tell its room. */
+    private void renamed(Client client, String old, String nick) {
+        String oldKey = Names.key(old);
+        String key = Names.key(nick);
+        byName.remove(oldKey);
+        byName.put(key, client);
+        if (!oldKey.equals(key)) {
+            directory.release(oldKey, holder(client));
+        }
         client.rename(nick);
+        directory.renamed(client.room().key(), old, nick);
         Frame renamed = Frame.notice(old + " is now known as " + nick);
         if (isLarge(client.room())) {
             client.output().send(renamed);
         } else {
-            client.room().broadcast(renamed);
+            toRoom(client.room(), renamed);
         }
     }
 
@@ -300,32 +525,47 @@ public final class ChatHub {
         Room existing = rooms.get(key);
         leaveRoom(client, "moved to " + (existing != null ? existing.name() : roomName));
         Room to = rooms.computeIfAbsent(key, k -> new Room(roomName));
-        to.add(client);
+        addToRoom(to, client);
         Frame joined = Frame.notice(client.name() + " joined " + to.name());
         if (isLarge(to)) {
             client.output().send(joined);
             to.joinedSinceSummary++;
             summarizeLater(to);
         } else {
-            to.broadcast(joined);
+            toRoom(to, joined);
         }
     }
 
     private void privateMessage(Client client, String target, String text) {
         Client to = byName.get(Names.key(target));
-        if (to == null) {
-            client.output().send(Frame.error("no such user: " + target));
+        if (to != null) {
+            to.output().send(Frame.line("[private] <" + client.name() + "> " + text));
+            if (to != client) {
+                client.output().send(Frame.line("[private to " + to.name() + "] " + text));
+            }
             return;
         }
-        to.output().send(Frame.line("[private] <" + client.name() + "> " + text));
-        if (to != client) {
-            client.output().send(Frame.line("[private to " + to.name() + "] " + text));
-        }
+        String from = client.name();
+        awaitThen(client, directory.find(Names.key(target)), found -> {
+            if (!client.isConnected()) {
+                return;
+            }
+            if (found.isEmpty() || found.get().shard() == shard()) {
+                client.output().send(Frame.error("no such user: " + target));
+                return;
+            }
+            Directory.Holder h = found.get();
+            port.send(h.shard(), h.clientId(), Frame.line("[private] <" + from + "> " + text));
+            client.output().send(Frame.line("[private to " + target + "] " + text));
+        });
     }
 
     private void remove(Client client, LeaveReason reason) {
         client.markDisconnected();
         byName.remove(Names.key(client.name()));
+        byId.remove(client.id());
+        directory.release(Names.key(client.name()), holder(client));
+        client.queued = null;
         leaveRoom(client, reason == LeaveReason.SHUTDOWN ? null : reason.text());
         LOG.log(Level.DEBUG, "{0} left ({1})", client, reason.text());
     }
@@ -334,24 +574,25 @@ public final class ChatHub {
     private void leaveRoom(Client client, String why) {
         Room room = client.room();
         boolean large = isLarge(room);
-        room.remove(client);
+        removeFromRoom(room, client);
         if (why != null) {
             if (large) {
                 room.leftSinceSummary++;
                 summarizeLater(room);
             } else {
-                room.broadcast(Frame.notice(client.name() + " left (" + why + ")"));
+                toRoom(room, Frame.notice(client.name() + " left (" + why + ")"));
             }
         }
         if (room.isEmpty() && room != lobby) {
-            rooms.remove(Names.key(room.name()));
+            rooms.remove(room.key());
             room.cancelSummary();
         }
     }
 
     /** @return whether the room, as it is now, has more members than are announced one by one */
     private boolean isLarge(Room room) {
-        return room.size() > options.announceLimit();
+        return options.announceLimit() != Integer.MAX_VALUE
+                && directory.memberCount(room.key()) > options.announceLimit();
     }
 
     /** Makes sure a summary of the room's joins and leaves goes out within the interval. */
@@ -380,80 +621,9 @@ public final class ChatHub {
                     left));
         }
         sb.append(' ').append(room.name())
-                .append(String.format(Locale.ROOT, " (%,d here)", room.size()));
-        room.broadcast(Frame.notice(sb.toString()));
-    }
-
-    /**
-     * {@code rooms: dev (2), lobby (5)}: every room by name, or, past {@link HubOptions#maxListed()}
-     * rooms, the largest ones and how many more there are; never longer than the reply bound.
-     */
-    private String describeRooms() {
-        Comparator<Room> byName = Comparator.comparing(Room::name, String.CASE_INSENSITIVE_ORDER);
-        List<Room> listed;
-        if (rooms.size() <= options.maxListed()) {
-            listed = new ArrayList<>(rooms.values());
-            listed.sort(byName);
-        } else {
-            listed = smallest(rooms.values(), options.maxListed(),
-                    Comparator.comparingInt(Room::size).reversed().thenComparing(byName));
-        }
-        List<String> entries = new ArrayList<>(listed.size());
-        for (Room r : listed) {
-            entries.add(r.name() + " (" + r.size() + ")");
-        }
-        return boundedList("rooms: ", entries, rooms.size());
-    }
-
-    /**
-     * {@code in lobby (3): alice, bob, carol}: the room's members by name, at most
-     * {@link HubOptions#maxListed()} of them (the first by name) and how many more there are.
-     */
-    private String describeMembers(Room room) {
-        List<Client> members = room.members();
-        Comparator<String> order = String.CASE_INSENSITIVE_ORDER;
-        List<String> names;
-        if (members.size() <= options.maxListed()) {
-            names = new ArrayList<>(members.size());
-            for (Client c : members) {
-                names.add(c.name());
-            }
-            names.sort(order);
-        } else {
-            List<String> all = new AbstractList<>() {
-                @Override
-                public String get(int i) {
-                    return members.get(i).name();
-                }
-
-                @Override
-                public int size() {
-                    return members.size();
-                }
-            };
-            names = smallest(all, options.maxListed(), order);
-        }
-        return boundedList("in " + room.name() + " (" + members.size() + "): ", names,
-                members.size());
-    }
-
-    /**
-     * The {@code k} smallest of {@code items} in {@code order}, sorted: one pass with a bounded
-     * heap, O(n log k), so that a {@code /who} in a room of 50,000 does not sort 50,000 names.
-     */
-    private static <T> List<T> smallest(Iterable<T> items, int k, Comparator<? super T> order) {
-        PriorityQueue<T> largestFirst = new PriorityQueue<>(k + 1, order.reversed());
-        for (T item : items) {
-            if (largestFirst.size() < k) {
-                largestFirst.add(item);
-            } else if (order.compare(item, largestFirst.peek()) < 0) {
-                largestFirst.poll();
-                largestFirst.add(item);
-            }
-        }
-        List<T> out = new ArrayList<>(largestFirst);
-        out.sort(order);
-        return out;
+                .append(String.format(Locale.ROOT, " (%,d here)",
+                        directory.memberCount(room.key())));
+        toRoom(room, Frame.notice(sb.toString()));
     }
 
     /**

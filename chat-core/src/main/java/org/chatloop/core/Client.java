@@ -18,6 +18,13 @@ public final class Client {
     private Room room;
     private int memberIndex = -1;
     private boolean connected = true;
+    /**
+     * Lines that arrived while a command of this client waited for the directory (a nick claim,
+     * say), to be handled after it in their order; null when nothing waits.
+     */
+    java.util.ArrayDeque<byte[]> queued;
+    /** Whether a command of this client waits for an answer from the directory. */
+    boolean waiting;
 
     Client(long id, String address, String name, ClientOutput output) {
         this.id = id;

@@ -5,11 +5,12 @@ import java.util.List;
 import org.chatloop.loop.LoopTimer;
 
 /**
- * A room and its members, in an array list with O(1) removal (the last member takes the leaving
+ * One shard's part of a room: the members on this hub's loop, in an array list with O(1) removal (the last member takes the leaving
  * member's slot; each member knows its index). Not thread safe: owned by the hub's loop thread.
  */
 final class Room {
     private final String name;
+    private final String key;
     private final ArrayList<Client> members = new ArrayList<>();
     /** Joins and leaves not yet announced (rooms past the hub's announce limit). */
     int joinedSinceSummary;
@@ -19,6 +20,12 @@ final class Room {
 
     Room(String name) {
         this.name = name;
+        this.key = Names.key(name);
+    }
+
+    /** @return the name's key (ASCII case folded): how the directory and the bus know the room */
+    String key() {
+        return key;
     }
 
     String name() {
