@@ -158,11 +158,13 @@ public final class ChatHub {
     public Client connect(String address, ClientOutput output) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(output, "output");
-        long id = nextId++;
+        long seq = nextId++;
+        // Unique across the chat's shards: the shard's number in the top 16 bits.
+        long id = ((long) shard() << 48) | seq;
         String name = address;
         if (byName.containsKey(Names.key(name)) || !claimNow(Names.key(name), id)) {
             // Unique by construction: no nick or other address has a '~'.
-            name = address + "~" + (shard() == 0 ? "" : shard() + ".") + id;
+            name = address + "~" + (shard() == 0 ? "" : shard() + ".") + seq;
             claimNow(Names.key(name), id);
         }
         Client client = new Client(id, address, name, output);
@@ -188,7 +190,7 @@ public final class ChatHub {
      */
     private boolean claimNow(String key, long id) {
         java.util.concurrent.CompletableFuture<Boolean> f =
-                directory.claim(key, new Directory.Holder(shard(), id)).toCompletableFuture();
+                directory.claim(key, key, new Directory.Holder(shard(), id)).toCompletableFuture();
         return !f.isDone() || f.isCompletedExceptionally() || f.join();
     }
 
@@ -483,7 +485,7 @@ public final class ChatHub {
             return;
         }
         String key = Names.key(nick);
-        awaitThen(client, directory.claim(key, holder(client)), claimed -> {
+        awaitThen(client, directory.claim(key, nick, holder(client)), claimed -> {
             if (!client.isConnected()) {
                 if (claimed && !key.equals(Names.key(client.name()))) {
                     directory.release(key, holder(client));
@@ -523,8 +525,11 @@ public final class ChatHub {
             return;
         }
         Room existing = rooms.get(key);
-        leaveRoom(client, "moved to " + (existing != null ? existing.name() : roomName));
-        Room to = rooms.computeIfAbsent(key, k -> new Room(roomName));
+        // A room keeps the name it was made with, whichever shard made it.
+        String known = existing != null ? existing.name() : directory.roomName(key);
+        String name = known != null ? known : roomName;
+        leaveRoom(client, "moved to " + name);
+        Room to = rooms.computeIfAbsent(key, k -> new Room(name));
         addToRoom(to, client);
         Frame joined = Frame.notice(client.name() + " joined " + to.name());
         if (isLarge(to)) {
@@ -550,13 +555,13 @@ public final class ChatHub {
             if (!client.isConnected()) {
                 return;
             }
-            if (found.isEmpty() || found.get().shard() == shard()) {
+            if (found.isEmpty() || found.get().holder().shard() == shard()) {
                 client.output().send(Frame.error("no such user: " + target));
                 return;
             }
-            Directory.Holder h = found.get();
+            Directory.Holder h = found.get().holder();
             port.send(h.shard(), h.clientId(), Frame.line("[private] <" + from + "> " + text));
-            client.output().send(Frame.line("[private to " + target + "] " + text));
+            client.output().send(Frame.line("[private to " + found.get().name() + "] " + text));
         });
     }
 

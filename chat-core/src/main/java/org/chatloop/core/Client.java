@@ -33,7 +33,10 @@ public final class Client {
         rename(name);
     }
 
-    /** @return the id the hub gave this client, unique for the hub's life */
+    /**
+     * @return the id the hub gave this client, unique for the hub's life and across the shards of
+     *         its chat (the shard's number is in the top 16 bits)
+     */
     public long id() {
         return id;
     }

@@ -31,6 +31,15 @@ public interface Directory {
     }
 
     /**
+     * A name and who holds it.
+     *
+     * @param holder the client's shard and id
+     * @param name the name as its holder spells it
+     */
+    record Claim(Holder holder, String name) {
+    }
+
+    /**
      * A bounded listing.
      *
      * @param total how many there are in all
@@ -46,15 +55,18 @@ public interface Directory {
     /**
      * Claims {@code key} for {@code holder}: atomically, unique across every shard.
      *
+     * @param key the name's key
+     * @param name the name as the holder spells it (what {@code /msg} shows)
+     * @param holder who claims it
      * @return true if the name is now the holder's (or already was), false if another holds it
      */
-    CompletionStage<Boolean> claim(String key, Holder holder);
+    CompletionStage<Boolean> claim(String key, String name, Holder holder);
 
     /** Releases {@code key} if {@code holder} holds it; otherwise does nothing. */
     void release(String key, Holder holder);
 
-    /** @return who holds {@code key}, if anyone */
-    CompletionStage<Optional<Holder>> find(String key);
+    /** @return who holds {@code key}, and how it is spelt, if anyone holds it */
+    CompletionStage<Optional<Claim>> find(String key);
 
     /** A member named {@code memberName} is now in the room {@code roomName}. */
     void joined(String roomKey, String roomName, String memberName);
@@ -76,6 +88,12 @@ public interface Directory {
      *         them by name when there are at most {@code max}, else the {@code max} largest
      */
     CompletionStage<Listing> rooms(int max);
+
+    /**
+     * @return the room's name as it was made (the case its first member typed), or null if the
+     *         room has no members anywhere, as far as this shard knows now
+     */
+    String roomName(String roomKey);
 
     /**
      * @return how many members the room has across every shard, as far as this shard knows now

@@ -26,7 +26,7 @@ public final class LocalDirectory implements Directory {
     private static final Comparator<RoomEntry> BY_NAME =
             Comparator.comparing((RoomEntry r) -> r.name, String.CASE_INSENSITIVE_ORDER);
 
-    private final ConcurrentHashMap<String, Holder> names = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Claim> names = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, RoomEntry> rooms = new ConcurrentHashMap<>();
 
     /** One room: its members by key (sorted), and their number. */
@@ -46,18 +46,19 @@ public final class LocalDirectory implements Directory {
     }
 
     @Override
-    public CompletionStage<Boolean> claim(String key, Holder holder) {
-        Holder had = names.putIfAbsent(key, holder);
-        return CompletableFuture.completedFuture(had == null || had.equals(holder));
+    public CompletionStage<Boolean> claim(String key, String name, Holder holder) {
+        Claim mine = new Claim(holder, name);
+        Claim had = names.compute(key, (k, c) -> c == null || c.holder().equals(holder) ? mine : c);
+        return CompletableFuture.completedFuture(had == mine);
     }
 
     @Override
     public void release(String key, Holder holder) {
-        names.remove(key, holder);
+        names.computeIfPresent(key, (k, c) -> c.holder().equals(holder) ? null : c);
     }
 
     @Override
-    public CompletionStage<Optional<Holder>> find(String key) {
+    public CompletionStage<Optional<Claim>> find(String key) {
         return CompletableFuture.completedFuture(Optional.ofNullable(names.get(key)));
     }
 
@@ -142,6 +143,12 @@ public final class LocalDirectory implements Directory {
         List<RoomEntry> out = new ArrayList<>(worstFirst);
         out.sort(order);
         return out;
+    }
+
+    @Override
+    public String roomName(String roomKey) {
+        RoomEntry e = rooms.get(roomKey);
+        return e == null ? null : e.name;
     }
 
     @Override

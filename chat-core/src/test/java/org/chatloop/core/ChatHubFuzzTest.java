@@ -56,7 +56,7 @@ class ChatHubFuzzTest {
             String what = "seed " + seed + " step " + step + " from " + sender.name() + ": "
                     + preview(line);
             try {
-                h.hub.onLine(sender.client, line, 0, line.length);
+                h.onLine(sender, line, 0, line.length);
             } catch (RuntimeException e) {
                 throw new AssertionError("threw on " + what, e);
             }
@@ -128,20 +128,20 @@ class ChatHubFuzzTest {
 
     /** Registry and rooms agree with the clients the test believes connected. */
     private void checkRegistry(List<Peer> live, String what) {
-        assertEquals(live.size(), h.hub.clientCount(), what);
+        assertEquals(live.size(), h.clientCount(), what);
         int inRooms = 0;
-        for (int size : h.hub.roomSizes().values()) {
+        for (int size : h.roomSizes().values()) {
             assertTrue(size >= 0, what);
             inRooms += size;
         }
         assertEquals(live.size(), inRooms, "everyone is in exactly one room, " + what);
-        assertTrue(h.hub.roomSizes().containsKey(ChatHub.LOBBY), what);
+        assertTrue(h.roomSizes().containsKey(ChatHub.LOBBY), what);
         for (Peer p : live) {
             assertTrue(p.client.isConnected(), what);
             String name = p.name();
             assertTrue(name.equals(p.client.address()) || Names.isValid(name),
                     "a name is the address or a valid nick: " + name + ", " + what);
-            assertEquals(p.client, h.hub.findClient(name.toUpperCase(java.util.Locale.ROOT))
+            assertEquals(p.client, h.findClient(name.toUpperCase(java.util.Locale.ROOT))
                     .orElseThrow(), what);
         }
     }

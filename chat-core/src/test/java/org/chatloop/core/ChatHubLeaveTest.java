@@ -30,7 +30,7 @@ class ChatHubLeaveTest {
         carol.says("/join games");
         h.clearAll();
 
-        h.hub.disconnect(alice.client, reason);
+        h.disconnect(alice, reason);
 
         assertEquals(List.of("* alice left (" + text + ")"), bob.texts());
         assertTrue(carol.texts().isEmpty(), carol.texts().toString());
@@ -44,31 +44,31 @@ class ChatHubLeaveTest {
         Peer bob = h.connectAs("bob");
         h.clearAll();
 
-        h.hub.disconnect(alice.client, LeaveReason.SHUTDOWN);
+        h.disconnect(alice, LeaveReason.SHUTDOWN);
 
         assertTrue(bob.texts().isEmpty(), bob.texts().toString());
         assertFalse(alice.client.isConnected());
-        assertEquals(1, h.hub.clientCount());
+        assertEquals(1, h.clientCount());
     }
 
     @Test
     void shouldIgnoreSecondDisconnectOfTheSameClient() {
         Peer alice = h.connectAs("alice");
         Peer bob = h.connectAs("bob");
-        h.hub.disconnect(alice.client, LeaveReason.DISCONNECTED);
+        h.disconnect(alice, LeaveReason.DISCONNECTED);
         h.clearAll();
 
-        h.hub.disconnect(alice.client, LeaveReason.TIMED_OUT);
+        h.disconnect(alice, LeaveReason.TIMED_OUT);
 
         assertTrue(bob.texts().isEmpty(), bob.texts().toString());
-        assertEquals(List.of(bob.client), h.hub.clients());
+        assertEquals(List.of(bob.client), h.clients());
     }
 
     @Test
     void shouldIgnoreLinesFromAClientThatLeft() {
         Peer alice = h.connectAs("alice");
         Peer bob = h.connectAs("bob");
-        h.hub.disconnect(alice.client, LeaveReason.DISCONNECTED);
+        h.disconnect(alice, LeaveReason.DISCONNECTED);
         h.clearAll();
 
         alice.says("hello?");
@@ -76,17 +76,17 @@ class ChatHubLeaveTest {
 
         assertTrue(bob.texts().isEmpty(), bob.texts().toString());
         assertTrue(alice.texts().isEmpty(), alice.texts().toString());
-        assertTrue(h.hub.findClient("ghost").isEmpty());
+        assertTrue(h.findClient("ghost").isEmpty());
     }
 
     @Test
     void shouldRejectNullReasonWithoutCorruptingTheRegistry() {
         Peer alice = h.connectAs("alice");
 
-        assertThrows(NullPointerException.class, () -> h.hub.disconnect(alice.client, null));
+        assertThrows(NullPointerException.class, () -> h.disconnect(alice, null));
 
         assertTrue(alice.client.isConnected());
-        assertSame(alice.client, h.hub.findClient("alice").orElseThrow());
+        assertSame(alice.client, h.findClient("alice").orElseThrow());
         assertEquals("lobby", alice.client.roomName());
     }
 
@@ -97,8 +97,8 @@ class ChatHubLeaveTest {
         Peer c = h.connectAs("c");
         Peer d = h.connectAs("d");
 
-        h.hub.disconnect(b.client, LeaveReason.DISCONNECTED);
-        h.hub.disconnect(a.client, LeaveReason.DISCONNECTED);
+        h.disconnect(b, LeaveReason.DISCONNECTED);
+        h.disconnect(a, LeaveReason.DISCONNECTED);
         h.clearAll();
         d.says("still there?");
 
@@ -114,11 +114,11 @@ class ChatHubLeaveTest {
         Peer bob = h.connectAs("bob");
         Peer gone = h.connectAs("gone");
         bob.says("/join games");
-        h.hub.disconnect(gone.client, LeaveReason.DISCONNECTED);
+        h.disconnect(gone, LeaveReason.DISCONNECTED);
         h.clearAll();
         Frame notice = Frame.notice("server going down");
 
-        h.hub.broadcastAll(notice);
+        h.broadcastAll(notice);
 
         assertEquals(List.of(notice), alice.out.frames);
         assertEquals(List.of(notice), bob.out.frames);

@@ -160,7 +160,7 @@ class ChatHubMessageTest {
         alice.out.clear();
         byte[] buf = "xxhello\nyy".getBytes(StandardCharsets.US_ASCII);
 
-        h.hub.onLine(alice.client, buf, 2, 5);
+        h.onLine(alice, buf, 2, 5);
 
         assertEquals(List.of("<alice> hello"), alice.texts());
     }
@@ -205,7 +205,7 @@ class ChatHubMessageTest {
         }
         h.clearAll();
 
-        h.hub.disconnect(members.get(0).client, LeaveReason.TIMED_OUT);
+        h.disconnect(members.get(0), LeaveReason.TIMED_OUT);
 
         Frame first = members.get(1).out.frames.get(0);
         assertEquals("* m0 left (timed out)", first.text());
@@ -222,7 +222,7 @@ class ChatHubMessageTest {
         byte[] buf = "\u001b[1mbold".getBytes(StandardCharsets.UTF_8);
         byte[] copy = buf.clone();
 
-        h.hub.onLine(alice.client, buf, 0, buf.length);
+        h.onLine(alice, buf, 0, buf.length);
 
         assertEquals(new String(copy, StandardCharsets.UTF_8), new String(buf, StandardCharsets.UTF_8));
     }

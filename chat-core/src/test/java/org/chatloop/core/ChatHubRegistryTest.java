@@ -24,7 +24,7 @@ class ChatHubRegistryTest {
 
         assertEquals("10.0.0.1:5000", alice.name());
         assertEquals("10.0.0.1:5000", alice.client.address());
-        assertSame(alice.client, h.hub.findClient("10.0.0.1:5000").orElseThrow());
+        assertSame(alice.client, h.findClient("10.0.0.1:5000").orElseThrow());
     }
 
     @Test
@@ -52,9 +52,9 @@ class ChatHubRegistryTest {
         Peer b = h.connect();
         Peer c = h.connect();
 
-        Set<Long> ids = h.hub.clients().stream().map(Client::id).collect(Collectors.toSet());
+        Set<Long> ids = h.clients().stream().map(Client::id).collect(Collectors.toSet());
         assertEquals(Set.of(a.client.id(), b.client.id(), c.client.id()), ids);
-        assertEquals(3, h.hub.clientCount());
+        assertEquals(3, h.clientCount());
     }
 
     @Test
@@ -63,8 +63,8 @@ class ChatHubRegistryTest {
         Peer second = h.connect("10.0.0.1:5000");
 
         assertNotEquals(first.name().toLowerCase(), second.name().toLowerCase());
-        assertSame(first.client, h.hub.findClient("10.0.0.1:5000").orElseThrow());
-        assertSame(second.client, h.hub.findClient(second.name()).orElseThrow());
+        assertSame(first.client, h.findClient("10.0.0.1:5000").orElseThrow());
+        assertSame(second.client, h.findClient(second.name()).orElseThrow());
         assertEquals("10.0.0.1:5000", second.client.address());
     }
 
@@ -79,16 +79,16 @@ class ChatHubRegistryTest {
         assertEquals("alice", alice.name());
         assertEquals(List.of("* 10.0.0.1:5000 is now known as alice"), alice.texts());
         assertEquals(List.of("* 10.0.0.1:5000 is now known as alice"), bob.texts());
-        assertSame(alice.client, h.hub.findClient("alice").orElseThrow());
-        assertTrue(h.hub.findClient("10.0.0.1:5000").isEmpty(), "old name must be free again");
+        assertSame(alice.client, h.findClient("alice").orElseThrow());
+        assertTrue(h.findClient("10.0.0.1:5000").isEmpty(), "old name must be free again");
     }
 
     @Test
     void shouldFindClientByNickInAnyCase() {
         Peer alice = h.connectAs("Alice");
 
-        assertSame(alice.client, h.hub.findClient("ALICE").orElseThrow());
-        assertSame(alice.client, h.hub.findClient("alice").orElseThrow());
+        assertSame(alice.client, h.findClient("ALICE").orElseThrow());
+        assertSame(alice.client, h.findClient("alice").orElseThrow());
     }
 
     @Test
@@ -104,7 +104,7 @@ class ChatHubRegistryTest {
         assertTrue(bob.last().startsWith("! "), bob.last());
         assertTrue(bob.last().contains("taken"), bob.last());
         assertTrue(alice.texts().isEmpty(), "nobody else hears a refused rename");
-        assertSame(alice.client, h.hub.findClient("alice").orElseThrow());
+        assertSame(alice.client, h.findClient("alice").orElseThrow());
     }
 
     @Test
@@ -114,8 +114,8 @@ class ChatHubRegistryTest {
         alice.says("/nick ALICE");
 
         assertEquals("ALICE", alice.name());
-        assertSame(alice.client, h.hub.findClient("alice").orElseThrow());
-        assertEquals(1, h.hub.clientCount());
+        assertSame(alice.client, h.findClient("alice").orElseThrow());
+        assertEquals(1, h.clientCount());
     }
 
     @Test
@@ -139,8 +139,8 @@ class ChatHubRegistryTest {
         bob.says("/nick alice");
 
         assertEquals("alice", bob.name());
-        assertSame(alice.client, h.hub.findClient("alicia").orElseThrow());
-        assertSame(bob.client, h.hub.findClient("alice").orElseThrow());
+        assertSame(alice.client, h.findClient("alicia").orElseThrow());
+        assertSame(bob.client, h.findClient("alice").orElseThrow());
     }
 
     @Test
@@ -178,7 +178,7 @@ class ChatHubRegistryTest {
 
         bob.says("/msg \u212Aate hello");
 
-        assertTrue(h.hub.findClient("\u212Aate").isEmpty());
+        assertTrue(h.findClient("\u212Aate").isEmpty());
         assertTrue(kate.texts().isEmpty(), kate.texts().toString());
         assertTrue(bob.last().startsWith("! no such user"), bob.last());
     }
@@ -188,12 +188,12 @@ class ChatHubRegistryTest {
         Peer alice = h.connectAs("alice");
         Peer bob = h.connect();
 
-        h.hub.disconnect(alice.client, LeaveReason.DISCONNECTED);
+        h.disconnect(alice, LeaveReason.DISCONNECTED);
 
         assertFalse(alice.client.isConnected());
-        assertTrue(h.hub.findClient("alice").isEmpty());
-        assertEquals(List.of(bob.client), h.hub.clients());
-        assertEquals(1, h.hub.clientCount());
+        assertTrue(h.findClient("alice").isEmpty());
+        assertEquals(List.of(bob.client), h.clients());
+        assertEquals(1, h.clientCount());
         assertEquals(null, alice.client.roomName());
     }
 }

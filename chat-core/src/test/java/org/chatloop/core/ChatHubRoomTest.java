@@ -17,17 +17,17 @@ class ChatHubRoomTest {
 
     @Test
     void shouldHaveAnEmptyLobbyBeforeAnyoneArrives() {
-        assertEquals(Map.of("lobby", 0), h.hub.roomSizes());
-        assertEquals(0, h.hub.clientCount());
+        assertEquals(Map.of("lobby", 0), h.roomSizes());
+        assertEquals(0, h.clientCount());
     }
 
     @Test
     void shouldKeepLobbyWhenItsLastMemberLeaves() {
         Peer alice = h.connect();
 
-        h.hub.disconnect(alice.client, LeaveReason.DISCONNECTED);
+        h.disconnect(alice, LeaveReason.DISCONNECTED);
 
-        assertEquals(Map.of("lobby", 0), h.hub.roomSizes());
+        assertEquals(Map.of("lobby", 0), h.roomSizes());
     }
 
     @Test
@@ -37,7 +37,7 @@ class ChatHubRoomTest {
         alice.says("/join games");
 
         assertEquals("games", alice.client.roomName());
-        assertEquals(Map.of("lobby", 0, "games", 1), h.hub.roomSizes());
+        assertEquals(Map.of("lobby", 0, "games", 1), h.roomSizes());
     }
 
     @Test
@@ -63,10 +63,10 @@ class ChatHubRoomTest {
         bob.says("/join games");
 
         alice.says("/join lobby");
-        assertEquals(Map.of("lobby", 1, "games", 1), h.hub.roomSizes());
+        assertEquals(Map.of("lobby", 1, "games", 1), h.roomSizes());
 
-        h.hub.disconnect(bob.client, LeaveReason.DISCONNECTED);
-        assertEquals(Map.of("lobby", 1), h.hub.roomSizes());
+        h.disconnect(bob, LeaveReason.DISCONNECTED);
+        assertEquals(Map.of("lobby", 1), h.roomSizes());
     }
 
     @Test
@@ -76,7 +76,7 @@ class ChatHubRoomTest {
 
         alice.says("/join chess");
 
-        assertEquals(Map.of("lobby", 0, "chess", 1), h.hub.roomSizes());
+        assertEquals(Map.of("lobby", 0, "chess", 1), h.roomSizes());
     }
 
     @Test
@@ -86,7 +86,7 @@ class ChatHubRoomTest {
 
         alice.says("/quit");
 
-        assertEquals(Map.of("lobby", 0), h.hub.roomSizes());
+        assertEquals(Map.of("lobby", 0), h.roomSizes());
     }
 
     @Test
@@ -99,7 +99,7 @@ class ChatHubRoomTest {
         bob.says("/join GAMES");
 
         assertEquals("Games", bob.client.roomName());
-        assertEquals(Map.of("lobby", 0, "Games", 2), h.hub.roomSizes());
+        assertEquals(Map.of("lobby", 0, "Games", 2), h.roomSizes());
         assertEquals(List.of("* bob joined Games"), alice.texts());
     }
 
@@ -139,7 +139,7 @@ class ChatHubRoomTest {
 
         assertTrue(alice.last().startsWith("! "), alice.last());
         assertEquals("lobby", alice.client.roomName());
-        assertEquals(Map.of("lobby", 1), h.hub.roomSizes());
+        assertEquals(Map.of("lobby", 1), h.roomSizes());
     }
 
     @Test
@@ -181,7 +181,7 @@ class ChatHubRoomTest {
             Peer p = peers.get(random.nextInt(peers.size()));
             p.says("/join " + rooms[random.nextInt(rooms.length)]);
 
-            Map<String, Integer> sizes = h.hub.roomSizes();
+            Map<String, Integer> sizes = h.roomSizes();
             assertEquals(peers.size(), sizes.values().stream().mapToInt(Integer::intValue).sum());
             assertTrue(sizes.containsKey("lobby"));
             assertFalse(sizes.entrySet().stream()
@@ -194,7 +194,7 @@ class ChatHubRoomTest {
             p.out.clear();
             p.says("/who");
             String who = p.last();
-            int count = h.hub.roomSizes().get(p.client.roomName());
+            int count = h.roomSizes().get(p.client.roomName());
             assertTrue(who.startsWith("* in " + p.client.roomName() + " (" + count + "): "), who);
             assertTrue(who.contains(p.name()), who);
         }
