@@ -65,11 +65,31 @@ public final class HubGroup implements AutoCloseable {
      */
     public static HubGroup start(int loops, HubOptions options, String name, Directory directory,
                                  RoomBus bus) {
+        HubGroup g = create(loops, options, directory, bus);
+        g.startLoops(name);
+        return g;
+    }
+
+    /**
+     * Makes a group whose loops are not running yet, over an in-process directory and bus: until
+     * {@link #startLoops} the calling thread may set the loops up (register channels, hooks).
+     *
+     * @param loops how many loops, at least 1
+     * @param options every hub's settings
+     * @return the group, not started
+     */
+    public static HubGroup create(int loops, HubOptions options) {
+        return create(loops, options, new LocalDirectory(), new LocalRoomBus());
+    }
+
+    private static HubGroup create(int loops, HubOptions options, Directory directory,
+                                   RoomBus bus) {
         if (loops < 1) {
             throw new IllegalArgumentException("loops must be at least 1: " + loops);
         }
         Objects.requireNonNull(options, "options");
-        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(directory, "directory");
+        Objects.requireNonNull(bus, "bus");
         List<EventLoop> ls = new ArrayList<>(loops);
         List<ChatHub> hs = new ArrayList<>(loops);
         for (int i = 0; i < loops; i++) {
@@ -77,10 +97,27 @@ public final class HubGroup implements AutoCloseable {
             ls.add(loop);
             hs.add(new ChatHub(loop, options, directory, bus));
         }
-        for (int i = 0; i < loops; i++) {
-            ls.get(i).start(loops == 1 ? name : name + "-" + i);
-        }
         return new HubGroup(ls, hs, directory, true);
+    }
+
+    /**
+     * Starts a thread for each loop of a group made by {@link #create}: {@code name} for a group
+     * of one, else {@code name-0} onwards.
+     *
+     * @param name the threads' name, or their prefix
+     */
+    public void startLoops(String name) {
+        Objects.requireNonNull(name, "name");
+        for (int i = 0; i < loops.size(); i++) {
+            loops.get(i).start(loops.size() == 1 ? name : name + "-" + i);
+        }
+    }
+
+    /** Closes the loops of a group that was made but never started (a failed setup). */
+    public void closeUnstarted() {
+        for (EventLoop l : loops) {
+            l.close();
+        }
     }
 
     /**

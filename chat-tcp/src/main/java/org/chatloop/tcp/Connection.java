@@ -62,7 +62,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
         private static final String[] NAMES = {"OPEN", "CLOSING", "CLOSED"};
     }
 
-    private final TcpChatServer server;
+    private final StreamLoop server;
     private final StreamDecoder decoder;
     private final OutboundQueue out;
     private SelectionKey key;
@@ -104,7 +104,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
      * @param tls the TLS transport over the connection's socket, or null for plain TCP (the
      *            socket itself is reached through the selection key given to {@link #start})
      */
-    Connection(TcpChatServer server, Transport tls) {
+    Connection(StreamLoop server, Transport tls) {
         this.server = server;
         this.tls = tls;
         WebSite site = server.webSite();

@@ -128,6 +128,10 @@ public final class Main implements Runnable {
         int port = 9001;
         @Option(names = "--backlog", description = "listen backlog (default: ${DEFAULT-VALUE})")
         int backlog = 1024;
+        @Option(names = "--loops", paramLabel = "N", description = "selector threads; "
+                + "connections are spread over them and rooms span them; one per core is the "
+                + "usual choice (default: ${DEFAULT-VALUE})")
+        int loops = 1;
         @Option(names = "--max-line-bytes", description = "longest line a client may send "
                 + "(default: ${DEFAULT-VALUE})")
         int maxLineBytes = 4096;
@@ -180,6 +184,7 @@ public final class Main implements Runnable {
         public Integer call() throws IOException, InterruptedException {
             requirePort(spec, port);
             requirePositive(spec, "--backlog", backlog);
+            requirePositive(spec, "--loops", loops);
             requirePositive(spec, "--max-line-bytes", maxLineBytes);
             requirePositive(spec, "--max-clients", maxClients);
             requirePositive(spec, "--max-pending-bytes", maxPendingBytes);
@@ -208,7 +213,7 @@ public final class Main implements Runnable {
             TcpChatServer server;
             try {
                 server = TcpChatServer.start(options,
-                        HubOptions.defaults().withAnnounceLimit(announceLimit));
+                        HubOptions.defaults().withAnnounceLimit(announceLimit), loops);
             } catch (IOException e) {
                 spec.commandLine().getErr().println("chat-tcp server: cannot bind "
                         + Addresses.format(bind) + ": " + describe(e));

@@ -10,21 +10,19 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.ZoneId;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.chatloop.core.Addresses;
 import org.chatloop.core.ChatHub;
 import org.chatloop.core.Frame;
+import org.chatloop.core.HubGroup;
 import org.chatloop.core.HubOptions;
-import org.chatloop.core.LeaveReason;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.loop.IoHandler;
-import org.chatloop.loop.LoopTimer;
 
 /**
  * The TCP line-chat server: one {@link EventLoop} thread serves the listening socket and every
@@ -61,24 +59,31 @@ import org.chatloop.loop.LoopTimer;
  * head must arrive within {@link TcpServerOptions#handshakeTimeout()} (after the TLS handshake,
  * if any: then it is WSS and HTTPS).
  *
- * <p><b>Threading.</b> Everything the server touches (sockets, hub, buffers) is owned by the loop
- * thread, without locks. {@link #port()}, {@link #localAddress()}, {@link #connectionCount()} and
+ * <p><b>Loops.</b> A server runs on a {@link HubGroup}: one loop by default, N with
+ * {@link #start(TcpServerOptions, HubOptions, int)} or {@link #attach(HubGroup, TcpServerOptions)}.
+ * The listening socket is served by loop 0, which hands each accepted socket to the loop with the
+ * fewest connections (round-robin among equals): one {@code execute} per connection, after which
+ * the connection, its buffers and its hub shard are that loop's alone. Least-loaded rather than
+ * plain round-robin so that loops stay even when clients leave unevenly. Rooms span loops through
+ * the group's room bus; a room message is encoded once, delivered on its sender's loop and handed
+ * once to each other loop with members in the room.
+ *
+ * <p><b>Threading.</b> Everything a loop touches (sockets, hub shard, buffers) is owned by that
+ * loop's thread, without locks. {@link #port()}, {@link #localAddress()}, {@link #connectionCount()} and
  * {@link #stop()} may be called from any thread: they hand work to the loop through
  * {@link EventLoop#execute} (one queue, one wakeup) or read values fixed at start.
  */
 public final class TcpChatServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(TcpChatServer.class.getName());
     private static final Frame SERVER_FULL = Frame.error("server full");
-    private static final Frame SHUTTING_DOWN = Frame.notice("server shutting down");
     private static final Frame TOO_MANY_FROM_ADDRESS =
             Frame.error("too many connections from your address");
     private static final byte[] HTTP_SERVER_FULL = HttpResponses.error(503, "server full");
     private static final byte[] HTTP_TOO_MANY_FROM_ADDRESS =
             HttpResponses.error(503, "too many connections from your address");
     private static final int MAX_ACCEPTS_PER_PASS = 256;
-    /** Slabs of pending output in use at most (64 MiB) before the furthest-behind are dropped. */
-    static final int MAX_LIVE_SLABS = 256;
-    private static final int SLAB_BYTES = 256 * 1024;
+    /** Slabs of pending output in use at most per loop (64 MiB) before the furthest-behind drop. */
+    static final int MAX_LIVE_SLABS = StreamLoop.MAX_LIVE_SLABS;
     private static final long MIN_ACCEPT_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long MAX_ACCEPT_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -90,57 +95,62 @@ public final class TcpChatServer implements AutoCloseable {
         ZoneId.systemDefault().getRules();
     }
 
-    private final EventLoop loop;
-    private final ChatHub hub;
+    private final HubGroup group;
     private final TcpServerOptions options;
-    private final boolean ownsLoop;
-    private final SlabPool pool;
+    private final boolean ownsGroup;
     /** The chat page and the upgrade's routing, or null for the line protocol. */
     private final WebSite webSite;
-    private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
-    private final ByteBuffer[] gatherScratch = new ByteBuffer[1024];
-    private final TlsBuffers tlsBuffers = new TlsBuffers();
-    private final Frame lineTooLong;
-    /** Open connections; each knows its slot, so removal is O(1) without a hash node apiece. */
-    private final List<Connection> connections = new ArrayList<>();
-    private final List<Connection> dirty = new ArrayList<>();
-    private final List<Connection> tooSlow = new ArrayList<>();
-    private final List<Connection> congested = new ArrayList<>();
-    private final List<Connection> paused = new ArrayList<>();
-    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    private final StreamLoop[] loops;
+    /** The acceptor's loop (loop 0). */
+    private final EventLoop acceptLoop;
     private final ServerSocketChannel listener;
     private final InetSocketAddress localAddress;
     private final SelectionKey acceptKey;
+    /** Admissions per address; the acceptor's loop only (releases are handed to it). */
     private final PerAddressLimit perAddress;
-    private volatile int connectionCount;
+    /** Connections admitted and not yet released, on every loop (the {@code maxClients} bound). */
+    private final AtomicInteger open = new AtomicInteger();
+    private final AtomicInteger loopsOpen;
+    private int nextLoop;
     private long acceptBackoffNanos;
     private boolean acceptBackingOff;
     private boolean shuttingDown;
 
-    private TcpChatServer(EventLoop loop, ChatHub hub, TcpServerOptions options, boolean ownsLoop,
+    private TcpChatServer(HubGroup group, TcpServerOptions options, boolean ownsGroup,
                           WebSocketOptions webSocket) throws IOException {
-        this.webSite = webSocket == null ? null : new WebSite(webSocket);
-        this.pool = new SlabPool(SLAB_BYTES, 64, webSocket != null);
-        this.loop = loop;
-        this.hub = hub;
+        this.group = group;
         this.options = options;
-        this.ownsLoop = ownsLoop;
+        this.ownsGroup = ownsGroup;
+        this.webSite = webSocket == null ? null : new WebSite(webSocket);
+        this.acceptLoop = group.loop(0);
         this.perAddress = new PerAddressLimit(options.maxClientsPerIp());
-        this.lineTooLong = Frame.error("line too long (max " + options.maxLineBytes() + " bytes)");
+        this.loops = new StreamLoop[group.size()];
+        for (int i = 0; i < loops.length; i++) {
+            loops[i] = new StreamLoop(this, group.loop(i), group.hub(i), options, webSite);
+        }
+        this.loopsOpen = new AtomicInteger(loops.length);
         ServerSocketChannel ch = ServerSocketChannel.open();
         try {
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             ch.bind(new InetSocketAddress(options.host(), options.port()), options.backlog());
             ch.configureBlocking(false);
             this.localAddress = (InetSocketAddress) ch.getLocalAddress();
-            this.acceptKey = loop.register(ch, SelectionKey.OP_ACCEPT, new Acceptor());
+            this.acceptKey = acceptLoop.register(ch, SelectionKey.OP_ACCEPT, new Acceptor());
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
         }
         this.listener = ch;
-        loop.beforeSelect(this::flushPass);
-        loop.onClose(this::closeNow);
+    }
+
+    /** Hooks every loop's flush and close; each on its own loop thread, and waits. */
+    private void install() throws IOException {
+        for (StreamLoop l : loops) {
+            onLoop(l.loop(), () -> {
+                l.install();
+                return null;
+            });
+        }
     }
 
     /**
@@ -166,7 +176,22 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions)
             throws IOException {
-        return start(options, hubOptions, null);
+        return start(options, hubOptions, 1, null);
+    }
+
+    /**
+     * Binds a server on {@code loops} loop threads of its own (a {@link HubGroup} of hub shards
+     * sharing rooms and names), and starts serving.
+     *
+     * @param options the settings
+     * @param hubOptions every hub shard's settings
+     * @param loops how many loops, at least 1 (one per core is the usual choice)
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions, int loops)
+            throws IOException {
+        return start(options, hubOptions, loops, null);
     }
 
     /**
@@ -184,25 +209,41 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer startWebSocket(TcpServerOptions options, HubOptions hubOptions,
                                                WebSocketOptions webSocket) throws IOException {
-        return start(options, hubOptions, Objects.requireNonNull(webSocket, "webSocket"));
+        return start(options, hubOptions, 1, Objects.requireNonNull(webSocket, "webSocket"));
     }
 
-    private static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions,
+    /**
+     * Binds a WebSocket server on {@code loops} loop threads of its own, and starts serving.
+     *
+     * @param options the socket settings
+     * @param hubOptions every hub shard's settings
+     * @param webSocket the HTTP settings
+     * @param loops how many loops, at least 1
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer startWebSocket(TcpServerOptions options, HubOptions hubOptions,
+                                               WebSocketOptions webSocket, int loops)
+            throws IOException {
+        return start(options, hubOptions, loops, Objects.requireNonNull(webSocket, "webSocket"));
+    }
+
+    private static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions, int loops,
                                        WebSocketOptions webSocket) throws IOException {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(hubOptions, "hubOptions");
-        EventLoop loop = new EventLoop();
+        HubOptions bounded = hubOptions.withMaxReplyBytes(
+                Math.min(hubOptions.maxReplyBytes(), options.maxLineBytes()));
+        HubGroup group = HubGroup.create(loops, bounded);
         TcpChatServer server;
         try {
-            HubOptions bounded = hubOptions.withMaxReplyBytes(
-                    Math.min(hubOptions.maxReplyBytes(), options.maxLineBytes()));
-            server = new TcpChatServer(loop, new ChatHub(loop, bounded), options, true,
-                    webSocket);
+            server = new TcpChatServer(group, options, true, webSocket);
+            server.install();
         } catch (IOException | RuntimeException e) {
-            loop.close();
+            group.closeUnstarted();
             throw e;
         }
-        loop.start((webSocket == null ? "chat-tcp-" : "chat-ws-") + server.port());
+        group.startLoops((webSocket == null ? "chat-tcp-" : "chat-ws-") + server.port());
         return server;
     }
 
@@ -220,7 +261,22 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer attach(EventLoop loop, ChatHub hub, TcpServerOptions options)
             throws IOException {
-        return attach(loop, hub, options, null);
+        return attach(HubGroup.of(loop, hub), options, null);
+    }
+
+    /**
+     * Binds a server on the loops of an existing group, so that several transports serve the same
+     * rooms: the listener on loop 0, connections spread over every loop. Safe from any thread.
+     * Stopping it closes its own socket and clients only; the loops go on.
+     *
+     * @param group the loops and hub shards
+     * @param options the settings
+     * @return the server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer attach(HubGroup group, TcpServerOptions options)
+            throws IOException {
+        return attach(group, options, null);
     }
 
     /**
@@ -238,21 +294,46 @@ public final class TcpChatServer implements AutoCloseable {
     public static TcpChatServer attachWebSocket(EventLoop loop, ChatHub hub,
                                                 TcpServerOptions options,
                                                 WebSocketOptions webSocket) throws IOException {
-        return attach(loop, hub, options, Objects.requireNonNull(webSocket, "webSocket"));
+        return attachWebSocket(HubGroup.of(loop, hub), options, webSocket);
     }
 
-    private static TcpChatServer attach(EventLoop loop, ChatHub hub, TcpServerOptions options,
+    /**
+     * Binds a WebSocket server on the loops of an existing group. Safe from any thread.
+     *
+     * @param group the loops and hub shards
+     * @param options the socket settings
+     * @param webSocket the HTTP settings
+     * @return the server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer attachWebSocket(HubGroup group, TcpServerOptions options,
+                                                WebSocketOptions webSocket) throws IOException {
+        return attach(group, options, Objects.requireNonNull(webSocket, "webSocket"));
+    }
+
+    private static TcpChatServer attach(HubGroup group, TcpServerOptions options,
                                         WebSocketOptions webSocket) throws IOException {
-        Objects.requireNonNull(loop, "loop");
-        Objects.requireNonNull(hub, "hub");
+        Objects.requireNonNull(group, "group");
         Objects.requireNonNull(options, "options");
+        TcpChatServer server = onLoop(group.loop(0),
+                () -> new TcpChatServer(group, options, false, webSocket));
+        server.install();
+        return server;
+    }
+
+    private interface LoopWork<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs {@code work} on {@code loop}'s thread (now, if this is it) and returns its result. */
+    private static <T> T onLoop(EventLoop loop, LoopWork<T> work) throws IOException {
         if (loop.inLoopThread()) {
-            return new TcpChatServer(loop, hub, options, false, webSocket);
+            return work.run();
         }
-        CompletableFuture<TcpChatServer> made = new CompletableFuture<>();
+        CompletableFuture<T> made = new CompletableFuture<>();
         loop.execute(() -> {
             try {
-                made.complete(new TcpChatServer(loop, hub, options, false, webSocket));
+                made.complete(work.run());
             } catch (IOException | RuntimeException e) {
                 made.completeExceptionally(e);
             }
@@ -282,28 +363,47 @@ public final class TcpChatServer implements AutoCloseable {
         return localAddress.getPort();
     }
 
-    /** @return the connections open now; safe from any thread */
+    /** @return the connections open now, on every loop; safe from any thread */
     public int connectionCount() {
-        return connectionCount;
+        int n = 0;
+        for (StreamLoop l : loops) {
+            n += l.connectionCount();
+        }
+        return n;
+    }
+
+    /** @return how many loops serve this server's connections */
+    public int loopCount() {
+        return loops.length;
+    }
+
+    /** @return whether this server speaks HTTP and WebSocket rather than lines */
+    public boolean isWebSocket() {
+        return webSite != null;
     }
 
     /**
      * Stops the server: stops accepting, sends {@code * server shutting down} to every client,
      * waits at most the flush timeout for pending output to go out, closes every connection and,
-     * for a server made by {@link #start}, ends its loop thread. Safe from any thread; on the loop
+     * for a server made by {@link #start}, ends its loop threads. Safe from any thread; on a loop
      * thread it starts the shutdown and returns at once. Idempotent.
      */
     public void stop() {
-        if (loop.inLoopThread()) {
-            beginShutdown();
-            return;
+        acceptLoop.execute(this::closeListener);
+        for (StreamLoop l : loops) {
+            l.loop().execute(l::beginShutdown);
         }
-        loop.execute(this::beginShutdown);
+        for (StreamLoop l : loops) {
+            if (l.loop().inLoopThread()) {
+                return; // the shutdown goes on in this loop's passes
+            }
+        }
         long waitMillis = options.shutdownFlushTimeout().toMillis() + 5_000;
         try {
-            stopped.get(waitMillis, TimeUnit.MILLISECONDS);
-            if (ownsLoop) {
-                loop.awaitTermination(5, TimeUnit.SECONDS);
+            CompletableFuture.allOf(java.util.Arrays.stream(loops).map(l -> l.stopped)
+                    .toArray(CompletableFuture[]::new)).get(waitMillis, TimeUnit.MILLISECONDS);
+            if (ownsGroup) {
+                group.stop();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -318,177 +418,31 @@ public final class TcpChatServer implements AutoCloseable {
         stop();
     }
 
-    // ---- loop-thread internals, used by Connection ----
-
-    TcpServerOptions options() {
-        return options;
-    }
-
-    ChatHub hub() {
-        return hub;
-    }
-
-    EventLoop loop() {
-        return loop;
-    }
-
-    SlabPool pool() {
-        return pool;
-    }
-
-    /** @return the pool of WebSocket connections: the server's pool, which places WebSocket frames */
-    SlabPool webSocketPool() {
-        return pool;
-    }
-
-    /** @return the HTTP routing and page of a WebSocket server, or null for the line protocol */
-    WebSite webSite() {
-        return webSite;
-    }
-
-    /** @return whether this server speaks HTTP and WebSocket rather than lines */
-    public boolean isWebSocket() {
-        return webSite != null;
-    }
-
-    ByteBuffer readBuffer() {
-        return readBuffer;
-    }
-
-    ByteBuffer[] gatherScratch() {
-        return gatherScratch;
-    }
-
-    Frame lineTooLongFrame() {
-        return lineTooLong;
-    }
-
-    Logger log() {
-        return LOG;
-    }
-
-    void markDirty(Connection c) {
-        dirty.add(c);
-    }
-
-    void closeTooSlowLater(Connection c) {
-        tooSlow.add(c);
-    }
-
-    void congested(Connection c) {
-        congested.add(c);
-    }
-
-    void decongested(Connection c) {
-        congested.remove(c);
-    }
-
-    void paused(Connection c) {
-        paused.add(c);
-    }
+    // ---- used by StreamLoop ----
 
     /**
-     * @return whether a member of the connection's room (itself included) has more output pending
-     *         than it can take: then lines read from this connection would only add to it
+     * A connection's socket is done with: frees its place under {@code maxClients} and its
+     * address's count (on the acceptor's loop, which owns the counts). Any loop thread.
      */
-    boolean roomIsCongested(Connection c) {
-        if (congested.isEmpty()) {
-            return false;
-        }
-        if (c.client() == null) {
-            return false; // not in the hub yet (TLS handshake, WebSocket request)
-        }
-        String room = c.client().roomName();
-        for (int i = 0; i < congested.size(); i++) {
-            org.chatloop.core.Client other = congested.get(i).client();
-            if (other != null && Objects.equals(room, other.roomName())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    void removed(Connection c) {
-        int slot = c.slot();
-        if (slot >= 0) {
-            Connection last = connections.remove(connections.size() - 1);
-            if (last != c) {
-                connections.set(slot, last);
-                last.slot(slot);
-            }
-            c.slot(-1);
-        }
-        perAddress.release(c);
-        connectionCount = connections.size();
-    }
-
-    /**
-     * Once per loop pass, after all reads: drop the connections found too slow during the pass
-     * (their departure is announced, which may add output elsewhere), then flush every dirty
-     * connection once.
-     */
-    private void flushPass() {
-        if (pool.liveCount() > MAX_LIVE_SLABS) {
-            dropFurthestBehind();
-        }
-        if (!congested.isEmpty()) {
-            long now = loop.nanoTime();
-            long timeout = options.slowConsumerTimeout().toNanos();
-            for (int i = 0; i < congested.size(); i++) {
-                Connection c = congested.get(i);
-                if (c.congestedLongerThan(now, timeout)) {
-                    c.markTooSlow();
-                }
-            }
-        }
-        do {
-            for (int i = 0; i < tooSlow.size(); i++) {
-                Connection c = tooSlow.get(i);
-                LOG.log(Level.INFO, "disconnecting {0}: too slow ({1} bytes pending)",
-                        c.client(), c.pendingBytes());
-                c.abort(LeaveReason.TOO_SLOW);
-            }
-            tooSlow.clear();
-            for (int i = 0; i < dirty.size(); i++) {
-                dirty.get(i).flushFromPass();
-            }
-            dirty.clear();
-        } while (!tooSlow.isEmpty());
-        resumeDrainedRooms();
-    }
-
-    /**
-     * Pending output is shared: a client's unwritten bytes keep the slab they lie in alive, whatever
-     * their number, so the per-connection bound alone does not bound the slabs. When more than
-     * {@link #MAX_LIVE_SLABS} are in use, the clients still holding bytes from the older half of
-     * them (those furthest behind the traffic) are disconnected as too slow. A client that keeps
-     * reading never holds an old slab.
-     */
-    private void dropFurthestBehind() {
-        long cutoff = pool.currentSequence() - MAX_LIVE_SLABS / 2;
-        for (Connection c : connections) {
-            if (c.oldestSlabSequence() < cutoff) {
-                c.markTooSlow();
-            }
-        }
-    }
-
-    /** Reads again from paused connections whose rooms are no longer congested. */
-    private void resumeDrainedRooms() {
-        int kept = 0;
-        for (int i = 0; i < paused.size(); i++) {
-            Connection c = paused.get(i);
-            if (c.isClosed()) {
-                continue;
-            }
-            if (roomIsCongested(c)) {
-                paused.set(kept++, c);
+    void released(java.nio.channels.SocketChannel ch) {
+        open.decrementAndGet();
+        if (options.maxClientsPerIp() > 0) {
+            if (acceptLoop.inLoopThread()) {
+                perAddress.release(ch);
             } else {
-                c.resumeReading();
+                acceptLoop.execute(() -> perAddress.release(ch));
             }
         }
-        paused.subList(kept, paused.size()).clear();
     }
+
+    /** A loop of the server ended (its group stopped): once all have, so has the server. */
+    void loopClosed(StreamLoop l) {
+        if (loopsOpen.decrementAndGet() == 0 || l.loop() == acceptLoop) {
+            closeListenerQuietly();
+        }
+    }
+
+    // ---- accepting, on loop 0 ----
 
     private final class Acceptor implements IoHandler {
         @Override
@@ -499,7 +453,7 @@ public final class TcpChatServer implements AutoCloseable {
             // never paused for congestion: past the listen backlog the kernel drops the final ACK
             // of a handshake and leaves clients that believe they are connected but never were.
             for (int accepted = 0; accepted < MAX_ACCEPTS_PER_PASS; accepted++) {
-                SocketChannel ch;
+                java.nio.channels.SocketChannel ch;
                 try {
                     ch = listener.accept();
                 } catch (IOException e) {
@@ -531,7 +485,7 @@ public final class TcpChatServer implements AutoCloseable {
                 TimeUnit.NANOSECONDS.toMillis(acceptBackoffNanos));
         acceptBackingOff = true;
         updateAcceptInterest();
-        loop.schedule(acceptBackoffNanos, TimeUnit.NANOSECONDS, () -> {
+        acceptLoop.schedule(acceptBackoffNanos, TimeUnit.NANOSECONDS, () -> {
             acceptBackingOff = false;
             updateAcceptInterest();
         });
@@ -543,48 +497,28 @@ public final class TcpChatServer implements AutoCloseable {
         }
     }
 
-
-    private void accepted(SocketChannel ch) {
-        SelectionKey key = null;
-        Connection made = null;
+    /** Admits the socket (or refuses it: full, or too many from its address) and hands it over. */
+    private void accepted(java.nio.channels.SocketChannel ch) {
         try {
             ch.configureBlocking(false);
-            if (shuttingDown || connections.size() >= options.maxClients()) {
-                if (options.tls() == null) {
-                    ch.write(webSite == null ? SERVER_FULL.asReadOnlyBuffer()
-                            : ByteBuffer.wrap(HTTP_SERVER_FULL));
-                }
-                ch.close();
+            if (shuttingDown || open.get() >= options.maxClients()) {
+                refuse(ch, SERVER_FULL, HTTP_SERVER_FULL);
                 return;
             }
-            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            KeepAlive.apply(ch, options);
             InetSocketAddress remote = (InetSocketAddress) ch.getRemoteAddress();
-            // Plain connections hold no Transport object (see Connection); TLS ones a lazy one
-            // (tls-channel makes its engine and buffers on the first read).
-            Connection c = new Connection(this, options.tls() == null ? null
-                    : TlsTransport.server(ch, options.tls(), tlsBuffers));
-            if (!perAddress.admit(c, remote.getAddress())) {
-                if (options.tls() == null) {
-                    ch.write(webSite == null ? TOO_MANY_FROM_ADDRESS.asReadOnlyBuffer()
-                            : ByteBuffer.wrap(HTTP_TOO_MANY_FROM_ADDRESS));
-                }
-                ch.close();
+            if (!perAddress.admit(ch, remote.getAddress())) {
+                refuse(ch, TOO_MANY_FROM_ADDRESS, HTTP_TOO_MANY_FROM_ADDRESS);
                 return;
             }
-            made = c;
-            key = loop.register(ch, SelectionKey.OP_READ, c);
-            String name = address(remote);
-            c.start(key, () -> hub.connect(name, c));
-            c.slot(connections.size());
-            connections.add(c);
-            connectionCount = connections.size();
+            open.incrementAndGet();
+            StreamLoop target = pickLoop();
+            if (target.loop() == acceptLoop) {
+                target.adopt(ch, remote);
+            } else {
+                target.loop().execute(() -> target.adopt(ch, remote));
+            }
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "dropping a connection that failed at accept", e);
-            perAddress.release(made);
-            if (key != null) {
-                key.cancel();
-            }
             try {
                 ch.close();
             } catch (IOException ignored) {
@@ -593,97 +527,68 @@ public final class TcpChatServer implements AutoCloseable {
         }
     }
 
-
-    private static String address(InetSocketAddress a) {
-        return Addresses.format(a);
+    private void refuse(java.nio.channels.SocketChannel ch, Frame line, byte[] http)
+            throws IOException {
+        if (options.tls() == null) {
+            ch.write(webSite == null ? line.asReadOnlyBuffer() : ByteBuffer.wrap(http));
+        }
+        ch.close();
     }
 
-    private void beginShutdown() {
-        if (shuttingDown) {
-            return;
+    /** @return the loop with the fewest connections; among equals, the next in turn */
+    private StreamLoop pickLoop() {
+        if (loops.length == 1) {
+            return loops[0];
         }
+        int best = -1;
+        int fewest = Integer.MAX_VALUE;
+        for (int k = 0; k < loops.length; k++) {
+            int i = (nextLoop + k) % loops.length;
+            int n = loops[i].connectionCount();
+            if (n < fewest) {
+                fewest = n;
+                best = i;
+            }
+        }
+        nextLoop = (best + 1) % loops.length;
+        return loops[best];
+    }
+
+    private void closeListener() {
         shuttingDown = true;
         acceptKey.cancel();
+        closeListenerQuietly();
+    }
+
+    private void closeListenerQuietly() {
         try {
             listener.close();
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "closing the listener", e);
         }
-        for (Connection c : List.copyOf(connections)) {
-            c.send(SHUTTING_DOWN);
-            c.closeGracefully(LeaveReason.SHUTDOWN);
-        }
-        long deadline = loop.nanoTime() + options.shutdownFlushTimeout().toNanos();
-        LoopTimer[] poll = new LoopTimer[1];
-        poll[0] = loop.scheduleRepeating(10, TimeUnit.MILLISECONDS, () -> {
-            if (connections.isEmpty() || loop.nanoTime() - deadline >= 0) {
-                poll[0].cancel();
-                finishShutdown();
-            }
-        });
-        if (connections.isEmpty()) {
-            poll[0].cancel();
-            finishShutdown();
-        }
-    }
-
-    private void finishShutdown() {
-        for (Connection c : List.copyOf(connections)) {
-            c.abort(LeaveReason.SHUTDOWN);
-        }
-        stopped.complete(null);
-        if (ownsLoop) {
-            loop.stop();
-        }
-    }
-
-    /** The loop is ending: release every connection now. */
-    private void closeNow() {
-        shuttingDown = true;
-        for (Connection c : List.copyOf(connections)) {
-            c.abort(LeaveReason.SHUTDOWN);
-        }
-        try {
-            listener.close();
-        } catch (IOException e) {
-            LOG.log(Level.DEBUG, "closing the listener", e);
-        }
-        stopped.complete(null);
     }
 
     @Override
     public String toString() {
         return "TcpChatServer[" + localAddress + (webSite != null ? ", websocket" : "")
-                + ", connections=" + connectionCount
+                + ", loops=" + loops.length + ", connections=" + connectionCount()
                 + (shuttingDown ? ", shutting down" : "") + "]";
     }
 
-    /** @return the accepted sockets open now, for tests (call on the loop thread) */
-    List<SocketChannel> channels() {
-        List<SocketChannel> all = new ArrayList<>();
-        for (Connection c : connections) {
-            all.add(c.channel());
-        }
-        return all;
+    // ---- for tests and diagnostics ----
+
+    /** @return loop 0, where the listener is (tests run diagnostics there) */
+    EventLoop loop() {
+        return acceptLoop;
     }
 
-    /** @return loop-thread state for diagnostics (call on the loop thread) */
+    /** @return the accepted sockets of loop 0 open now, for tests (call on loop 0) */
+    List<java.nio.channels.SocketChannel> channels() {
+        return loops[0].channels();
+    }
+
+    /** @return loop 0's state for diagnostics (call on loop 0) */
     String describe() {
-        long pending = 0;
-        int withOutput = 0;
-        int writeWaiting = 0;
-        for (Connection c : connections) {
-            pending += c.pendingBytes();
-            if (c.pendingBytes() > 0) {
-                withOutput++;
-            }
-            if (c.waitsForWritable()) {
-                writeWaiting++;
-            }
-        }
-        return toString() + " pending=" + pending + " withOutput=" + withOutput
-                + " opWrite=" + writeWaiting + " congested=" + congested.size() + " paused="
-                + paused.size() + " dirty=" + dirty.size()
-                + " pool=" + pool;
+        return toString() + " " + loops[0].describe();
     }
 }

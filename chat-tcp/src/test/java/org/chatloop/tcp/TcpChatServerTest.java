@@ -37,7 +37,7 @@ class TcpChatServerTest {
 
     @BeforeEach
     void start() throws IOException {
-        server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
+        server = TestServers.start(TcpServerOptions.defaults().withPort(0)
                 .withMaxLineBytes(64).withShutdownFlushTimeout(Duration.ofSeconds(1)));
     }
 
@@ -216,7 +216,7 @@ class TcpChatServerTest {
     @Test
     void shouldRefuseClientsBeyondTheLimit() throws Exception {
         server.stop();
-        server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0).withMaxClients(2));
+        server = TestServers.start(TcpServerOptions.defaults().withPort(0).withMaxClients(2));
         join();
         join();
         try (LineClient third = new LineClient(server.port())) {
@@ -229,7 +229,7 @@ class TcpChatServerTest {
     void shouldDisconnectAClientThatStopsReadingWhileReadersGetEverythingInOrder()
             throws Exception {
         server.stop();
-        server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
+        server = TestServers.start(TcpServerOptions.defaults().withPort(0)
                 .withSlowConsumerTimeout(Duration.ofSeconds(1)));
         LineClient publisher = joinAs("pub");
         LineClient reader = joinAs("reader");

@@ -44,7 +44,7 @@ class TcpFaultTest {
     void start() throws IOException {
         // Room for a large backlog of output to one client without congestion, and time to
         // flush it to a client that half-closed.
-        server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
+        server = TestServers.start(TcpServerOptions.defaults().withPort(0)
                 .withMaxPendingBytes(64 << 20).withShutdownFlushTimeout(Duration.ofSeconds(5)));
     }
 
@@ -200,7 +200,7 @@ class TcpFaultTest {
             throws Exception {
         server.stop();
         // Every leave announced by name, also in this room of 102: the test checks who was dropped.
-        server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
+        server = TestServers.start(TcpServerOptions.defaults().withPort(0)
                 .withSlowConsumerTimeout(Duration.ofSeconds(1)),
                 HubOptions.defaults().withAnnounceLimit(Integer.MAX_VALUE));
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", server.port());

@@ -37,7 +37,7 @@ class TcpFloodControlTest {
     }
 
     private void start(TcpServerOptions options) throws IOException {
-        server = TcpChatServer.start(options.withPort(0)
+        server = TestServers.start(options.withPort(0)
                 .withShutdownFlushTimeout(Duration.ofSeconds(1)));
     }
 

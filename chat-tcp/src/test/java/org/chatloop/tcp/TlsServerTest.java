@@ -68,7 +68,7 @@ class TlsServerTest {
     }
 
     private TcpChatServer start(UnaryOperator<TcpServerOptions> tweak) throws IOException {
-        server = TcpChatServer.start(tweak.apply(TcpServerOptions.defaults().withPort(0)
+        server = TestServers.start(tweak.apply(TcpServerOptions.defaults().withPort(0)
                 .withTls(PemTls.serverContext(certs.cert(), certs.key()))));
         return server;
     }
@@ -357,7 +357,7 @@ class TlsServerTest {
                 cert.toString(), "-days", "2", "-subj", "/CN=elsewhere.example",
                 "-addext", "subjectAltName=DNS:elsewhere.example"));
         server.stop();
-        server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0)
+        server = TestServers.start(TcpServerOptions.defaults().withPort(0)
                 .withTls(PemTls.serverContext(cert, key)));
         SSLContext trusting = PemTls.clientContext(cert);
         assertThrows(SSLHandshakeException.class, () -> TcpChatClient.connect(address(),

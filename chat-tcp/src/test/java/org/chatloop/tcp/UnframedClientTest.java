@@ -33,7 +33,7 @@ class UnframedClientTest {
 
     @BeforeEach
     void start() throws IOException {
-        server = TcpChatServer.start(TcpServerOptions.defaults().withPort(0));
+        server = TestServers.start(TcpServerOptions.defaults().withPort(0));
     }
 
     @AfterEach

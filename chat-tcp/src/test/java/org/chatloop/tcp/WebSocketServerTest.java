@@ -45,7 +45,7 @@ class WebSocketServerTest {
     }
 
     private void start(TcpServerOptions options, WebSocketOptions ws) throws IOException {
-        server = TcpChatServer.startWebSocket(options, HubOptions.defaults(), ws);
+        server = TestServers.startWebSocket(options, HubOptions.defaults(), ws);
     }
 
     private void start() throws IOException {
