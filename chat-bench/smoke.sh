@@ -7,10 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jar=chat-bench/target/benchmarks.jar
 out=$(mktemp -d)
-java -jar "$jar" -f 1 -wi 0 -i 1 -r 1s -foe true -e 'Tls' -rf json -rff "$out/smoke.json"
+java -jar "$jar" -f 1 -wi 0 -i 1 -r 1s -foe true -e 'Tls' -e 'WebSocket' -rf json \
+    -rff "$out/smoke.json"
 # The TLS benchmarks on a small parameter set (every case makes its clients handshake first).
 java -jar "$jar" 'Tls' -f 1 -wi 0 -i 1 -r 1s -foe true -p subscribers=10 -p size=64 \
     -rf json -rff "$out/smoke-tls.json"
+# The WebSocket fan-out on one room size and line size (every client upgrades first).
+java -jar "$jar" 'WebSocketFanOutBenchmark' -f 1 -wi 0 -i 1 -r 1s -foe true -p subscribers=10 \
+    -p size=64 -rf json -rff "$out/smoke-ws.json"
 java -cp "$jar" org.chatloop.bench.report.Report "$out/smoke.json" "$out" > /dev/null
 java -cp "$jar" org.chatloop.bench.LatencyProbe --seconds 1 --warmup 0 --rate 2000 --subscribers 10
 java -Xmx512m -cp "$jar" org.chatloop.bench.IdleMemoryProbe 200

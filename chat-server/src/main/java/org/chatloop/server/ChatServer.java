@@ -111,7 +111,7 @@ public final class ChatServer implements AutoCloseable {
         try {
             return made.get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            loop.stop();
+            stopAndWait(loop);
             if (e.getCause() instanceof ListenerException le) {
                 throw le;
             }
@@ -121,8 +121,22 @@ public final class ChatServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting", e);
         } catch (TimeoutException e) {
-            loop.stop();
+            stopAndWait(loop);
             throw new IOException("the loop did not bind the listeners within 30 s", e);
+        }
+    }
+
+    /**
+     * Ends the loop and waits for it: a channel closed on a loop frees its port only when the
+     * selector lets go of it, so a caller that binds the port again right after a failed start
+     * must find it free.
+     */
+    private static void stopAndWait(EventLoop loop) {
+        loop.stop();
+        try {
+            loop.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -53,42 +53,44 @@ class ChatServerTest {
     }
 
     /** Joins, renames to {@code nick} and waits until the rename is confirmed. */
-    private static <T extends Clients.Received> T named(T c, String nick) throws Exception {
-        c.expect(l -> l.startsWith("* welcome "));
+    private static <T extends InteropPeers.Peer> T named(T c, String nick) throws Exception {
+        c.lines.expect(l -> l.startsWith("* welcome "));
         c.send("/nick " + nick);
-        c.expect(l -> l.endsWith(" is now known as " + nick));
+        c.lines.expect(l -> l.endsWith(" is now known as " + nick));
         return c;
     }
 
     @Test
     void tcpUdpAndWebSocketClientsChatInOneRoom() throws Exception {
         server = ChatServer.start(allOnFreePorts());
-        Clients.Tcp nc = add(named(new Clients.Tcp(server.tcpAddress().orElseThrow()), "nc"));
-        Clients.Udp udp = new Clients.Udp(server.udpAddress().orElseThrow());
+        InteropPeers.Tcp nc = add(named(
+                new InteropPeers.Tcp(server.tcpAddress().orElseThrow()), "nc"));
+        InteropPeers.Udp udp = new InteropPeers.Udp(server.udpAddress().orElseThrow());
         add(udp);
         udp.send("#ping#");
         named(udp, "udp");
-        Clients.Ws ws = add(named(new Clients.Ws(server.httpAddress().orElseThrow()), "web"));
-        nc.expect(l -> l.endsWith(" is now known as web"));
+        InteropPeers.Ws ws = add(named(
+                new InteropPeers.Ws(server.httpAddress().orElseThrow()), "web"));
+        nc.lines.expect(l -> l.endsWith(" is now known as web"));
 
         nc.send("hello from nc");
-        udp.expectLine("<nc> hello from nc");
-        ws.expectLine("<nc> hello from nc");
+        udp.lines.expectLine("<nc> hello from nc");
+        ws.lines.expectLine("<nc> hello from nc");
         udp.send("hello from nc -u");
-        nc.expectLine("<udp> hello from nc -u");
-        ws.expectLine("<udp> hello from nc -u");
+        nc.lines.expectLine("<udp> hello from nc -u");
+        ws.lines.expectLine("<udp> hello from nc -u");
         ws.send("hello from a browser");
-        nc.expectLine("<web> hello from a browser");
-        udp.expectLine("<web> hello from a browser");
+        nc.lines.expectLine("<web> hello from a browser");
+        udp.lines.expectLine("<web> hello from a browser");
 
         ws.send("/join upstairs");
         udp.send("/join upstairs");
-        ws.expect(l -> l.equals("* udp joined upstairs"));
+        ws.lines.expect(l -> l.equals("* udp joined upstairs"));
         udp.send("/who");
-        udp.expect(l -> l.startsWith("* in upstairs (2): ") && l.contains("udp")
+        udp.lines.expect(l -> l.startsWith("* in upstairs (2): ") && l.contains("udp")
                 && l.contains("web"));
         ws.send("/msg nc psst");
-        nc.expectLine("[private] <web> psst");
+        nc.lines.expectLine("[private] <web> psst");
     }
 
     @Test
@@ -102,34 +104,35 @@ class ChatServerTest {
         try (InputStream in = getClass().getResourceAsStream("/seed/udp_chat_client.py")) {
             Files.copy(in, udpScript);
         }
-        Clients.Ws web = add(named(new Clients.Ws(server.httpAddress().orElseThrow()), "web"));
-        Clients.Process seedTcp = add(new Clients.Process("seed tcp client", List.of(python, "-u",
-                tcpScript.toString(), "127.0.0.1",
+        InteropPeers.Ws web = add(named(
+                new InteropPeers.Ws(server.httpAddress().orElseThrow()), "web"));
+        InteropPeers.Process seedTcp = add(new InteropPeers.Process("seed tcp client",
+                List.of(python, "-u", tcpScript.toString(), "127.0.0.1",
                 String.valueOf(server.tcpAddress().orElseThrow().getPort()))));
-        web.expect(l -> l.endsWith(" joined lobby"));
+        web.lines.expect(l -> l.endsWith(" joined lobby"));
         seedTcp.send("/nick seedtcp");
-        web.expect(l -> l.endsWith(" is now known as seedtcp"));
-        Clients.Process seedUdp = add(new Clients.Process("seed udp client", List.of(python, "-u",
-                udpScript.toString(), "127.0.0.1",
+        web.lines.expect(l -> l.endsWith(" is now known as seedtcp"));
+        InteropPeers.Process seedUdp = add(new InteropPeers.Process("seed udp client",
+                List.of(python, "-u", udpScript.toString(), "127.0.0.1",
                 String.valueOf(server.udpAddress().orElseThrow().getPort()))));
         // The seed's UDP client registers with its first heartbeat, 5 s after it starts.
-        seedUdp.expectLine("Please start speaking");
-        web.expect(l -> l.endsWith(" joined lobby"));
+        seedUdp.lines.expectLine("Please start speaking");
+        web.lines.expect(l -> l.endsWith(" joined lobby"));
         seedUdp.send("/nick seedudp");
-        web.expect(l -> l.endsWith(" is now known as seedudp"));
+        web.lines.expect(l -> l.endsWith(" is now known as seedudp"));
 
         seedTcp.send("hello from the seed over tcp");
-        web.expectLine("<seedtcp> hello from the seed over tcp");
-        seedUdp.expect(l -> l.equals("<seedtcp> hello from the seed over tcp"));
+        web.lines.expectLine("<seedtcp> hello from the seed over tcp");
+        seedUdp.lines.expect(l -> l.equals("<seedtcp> hello from the seed over tcp"));
         seedUdp.send("hello from the seed over udp");
-        web.expectLine("<seedudp> hello from the seed over udp");
-        seedTcp.expect(l -> l.contains("<seedudp> hello from the seed over udp"));
+        web.lines.expectLine("<seedudp> hello from the seed over udp");
+        seedTcp.lines.expect(l -> l.contains("<seedudp> hello from the seed over udp"));
         web.send("hello seeds");
-        seedTcp.expect(l -> l.contains("<web> hello seeds"));
-        seedUdp.expect(l -> l.equals("<web> hello seeds"));
+        seedTcp.lines.expect(l -> l.contains("<web> hello seeds"));
+        seedUdp.lines.expect(l -> l.equals("<web> hello seeds"));
 
         seedTcp.send("/quit");
-        web.expectLine("* seedtcp left (quit)");
+        web.lines.expectLine("* seedtcp left (quit)");
         assertTrue(seedTcp.awaitExit(), "the seed's TCP client ends after /quit");
     }
 
@@ -164,7 +167,7 @@ class ChatServerTest {
                 HubOptions.defaults()));
         assertFalse(server.tcpAddress().isPresent());
         assertFalse(server.udpAddress().isPresent());
-        add(named(new Clients.Ws(server.httpAddress().orElseThrow()), "alone"));
+        add(named(new InteropPeers.Ws(server.httpAddress().orElseThrow()), "alone"));
         assertThrows(IllegalArgumentException.class, () -> new ChatServerOptions(null, null, null,
                 WebSocketOptions.defaults(), HubOptions.defaults()));
     }
@@ -176,13 +179,14 @@ class ChatServerTest {
                 UdpServerOptions.defaults().withPort(0),
                 TcpServerOptions.defaults().withPort(0), WebSocketOptions.defaults(),
                 HubOptions.defaults()));
-        Clients.Ws ws = add(named(new Clients.Ws(server.httpAddress().orElseThrow()), "w"));
+        InteropPeers.Ws ws = add(named(
+                new InteropPeers.Ws(server.httpAddress().orElseThrow()), "w"));
         for (int i = 0; i < 40; i++) {
-            add(new Clients.Tcp(server.tcpAddress().orElseThrow())).expect(
+            add(new InteropPeers.Tcp(server.tcpAddress().orElseThrow())).lines.expect(
                     l -> l.startsWith("* welcome "));
         }
         ws.send("/who");
-        String who = ws.expect(l -> l.startsWith("* in lobby ("));
+        String who = ws.lines.expect(l -> l.startsWith("* in lobby ("));
         assertTrue(who.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= 300,
                 "a /who reply of " + who.length() + " bytes: " + who);
     }

@@ -332,4 +332,18 @@ class WebSocketDecoderTest {
     void toStringShowsState() {
         assertTrue(new WebSocketDecoder(10).toString().contains("state=0"));
     }
+
+    @Test
+    void longPayloadsUnmaskTheSameWordAtATimeAsByteByByteAtEverySplit() {
+        // Lengths around the 16-byte threshold of the word-at-a-time path, and splits that start
+        // the word loop at every phase of the mask key.
+        for (int len = 0; len <= 70; len++) {
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < len; i++) {
+                text.append((char) ('a' + (i * 7 + len) % 26));
+            }
+            byte[] frames = new ClientFrames().text(text.toString()).text("after").build();
+            assertEverySplit(4096, frames, List.of("TEXT " + text, "TEXT after"));
+        }
+    }
 }
