@@ -64,6 +64,15 @@ public final class ChatHub {
 
     private static final Logger LOG = System.getLogger(ChatHub.class.getName());
     private static final Frame BYE = Frame.notice("bye");
+
+    static {
+        // Loaded now rather than at first use: a server out of file descriptors cannot open a
+        // class file, and the first leave or directory answer would end its loop with an Error.
+        LeaveReason.values();
+        Directory.Holder.class.getName();
+        Directory.Claim.class.getName();
+        Directory.Listing.class.getName();
+    }
     /** Lines one client may send while a command of its waits for the directory. */
     static final int MAX_QUEUED_LINES = 256;
     private static final Frame TOO_MANY_WAITING = Frame.error("too many lines while a command "
@@ -198,10 +207,40 @@ public final class ChatHub {
         return new Directory.Holder(shard(), c.id());
     }
 
+    /**
+     * The transport says whether the client is congested: more output pending for it than it
+     * should hold. Its room counts as congested (on every shard) while any member is, and
+     * {@link #isRoomCongested} tells the transports, which stop reading the room's members until
+     * it drains. Loop thread.
+     *
+     * @param client the client
+     * @param congested whether it is congested now
+     */
+    public void congestion(Client client, boolean congested) {
+        if (client.congested == congested || !client.isConnected() || client.room() == null) {
+            return;
+        }
+        client.congested = congested;
+        directory.congestion(client.room().key(), congested ? 1 : -1);
+    }
+
+    /**
+     * @param client a client
+     * @return whether its room is congested on any shard (see {@link #congestion}); cheap: one
+     *         volatile read while nothing anywhere is congested
+     */
+    public boolean isRoomCongested(Client client) {
+        Room room = client.room();
+        return room != null && (port.isBackedUp() || directory.isCongested(room.key()));
+    }
+
     /** Puts the client in the room: locally, in the directory, on the bus (its first member). */
     private void addToRoom(Room room, Client client) {
         room.add(client);
         directory.joined(room.key(), room.name(), client.name());
+        if (client.congested) {
+            directory.congestion(room.key(), 1);
+        }
         if (room.size() == 1) {
             port.subscribe(room.key());
         }
@@ -210,6 +249,9 @@ public final class ChatHub {
     /** Takes the client out of the room, everywhere {@link #addToRoom} put it. */
     private void removeFromRoom(Room room, Client client) {
         room.remove(client);
+        if (client.congested) {
+            directory.congestion(room.key(), -1);
+        }
         directory.left(room.key(), client.name());
         if (room.isEmpty()) {
             port.unsubscribe(room.key());
@@ -566,12 +608,13 @@ public final class ChatHub {
     }
 
     private void remove(Client client, LeaveReason reason) {
-        client.markDisconnected();
         byName.remove(Names.key(client.name()));
         byId.remove(client.id());
         directory.release(Names.key(client.name()), holder(client));
         client.queued = null;
         leaveRoom(client, reason == LeaveReason.SHUTDOWN ? null : reason.text());
+        client.congested = false;
+        client.markDisconnected();
         LOG.log(Level.DEBUG, "{0} left ({1})", client, reason.text());
     }
 
@@ -590,6 +633,11 @@ public final class ChatHub {
         }
         if (room.isEmpty() && room != lobby) {
             rooms.remove(room.key());
+            if (room.summaryTimer != null) {
+                // Members on other shards still hear what this shard's members did.
+                room.summaryTimer.cancel();
+                summarize(room);
+            }
             room.cancelSummary();
         }
     }
@@ -614,8 +662,8 @@ public final class ChatHub {
         int left = room.leftSinceSummary;
         room.joinedSinceSummary = 0;
         room.leftSinceSummary = 0;
-        if ((joined == 0 && left == 0) || room.isEmpty()) {
-            return;
+        if ((joined == 0 && left == 0) || directory.memberCount(room.key()) == 0) {
+            return; // nothing happened, or nobody on any shard is left to hear it
         }
         StringBuilder sb = new StringBuilder();
         if (joined > 0) {

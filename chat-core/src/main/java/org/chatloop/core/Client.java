@@ -25,6 +25,8 @@ public final class Client {
     java.util.ArrayDeque<byte[]> queued;
     /** Whether a command of this client waits for an answer from the directory. */
     boolean waiting;
+    /** Whether its transport reported it congested (counted in its room, in the directory). */
+    boolean congested;
 
     Client(long id, String address, String name, ClientOutput output) {
         this.id = id;

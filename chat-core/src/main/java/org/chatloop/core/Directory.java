@@ -90,6 +90,19 @@ public interface Directory {
     CompletionStage<Listing> rooms(int max);
 
     /**
+     * A member of the room became congested ({@code +1}: its transport holds more output for it
+     * than it should) or drained ({@code -1}).
+     */
+    void congestion(String roomKey, int delta);
+
+    /**
+     * @return whether any member of the room, on any shard, is congested now (as far as this
+     *         shard knows): then transports stop reading the room's members, so that what they
+     *         would say does not pile up behind the slowest reader
+     */
+    boolean isCongested(String roomKey);
+
+    /**
      * @return the room's name as it was made (the case its first member typed), or null if the
      *         room has no members anywhere, as far as this shard knows now
      */

@@ -28,12 +28,16 @@ public final class LocalDirectory implements Directory {
 
     private final ConcurrentHashMap<String, Claim> names = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, RoomEntry> rooms = new ConcurrentHashMap<>();
+    /** Congested members in all rooms: while 0, {@link #isCongested} needs no lookup. */
+    private final java.util.concurrent.atomic.AtomicInteger congestedMembers =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     /** One room: its members by key (sorted), and their number. */
     private static final class RoomEntry {
         final String name;
         final ConcurrentSkipListMap<String, String> members = new ConcurrentSkipListMap<>();
         volatile int count;
+        volatile int congested;
 
         RoomEntry(String name) {
             this.name = name;
@@ -42,7 +46,33 @@ public final class LocalDirectory implements Directory {
 
     /** Makes an empty directory: no names, the lobby without members. */
     public LocalDirectory() {
+        warmUp();
         rooms.put(Names.key(ChatHub.LOBBY), new RoomEntry(ChatHub.LOBBY));
+    }
+
+    /**
+     * Runs every operation once on a key no client can have ({@code ~} is in no nick or address),
+     * so that their classes are loaded now. A server that has run out of file descriptors cannot
+     * open a class file: if the first nick claim came then, it would fail with an {@link Error}
+     * and end its loop.
+     */
+    private void warmUp() {
+        String key = "~warm-up";
+        Holder h = new Holder(-1, -1);
+        claim(key, key, h);
+        find(key);
+        joined(key, key, key);
+        renamed(key, key, key + "~");
+        members(key, 1);
+        rooms(1);
+        memberCount(key);
+        roomName(key);
+        congestion(key, 1);
+        isCongested(key);
+        congestion(key, -1);
+        left(key, key + "~");
+        release(key, h);
+        rooms.remove(key);
     }
 
     @Override
@@ -143,6 +173,24 @@ public final class LocalDirectory implements Directory {
         List<RoomEntry> out = new ArrayList<>(worstFirst);
         out.sort(order);
         return out;
+    }
+
+    @Override
+    public void congestion(String roomKey, int delta) {
+        congestedMembers.addAndGet(delta);
+        rooms.computeIfPresent(roomKey, (k, e) -> {
+            e.congested = Math.max(0, e.congested + delta);
+            return e;
+        });
+    }
+
+    @Override
+    public boolean isCongested(String roomKey) {
+        if (congestedMembers.get() <= 0) {
+            return false;
+        }
+        RoomEntry e = rooms.get(roomKey);
+        return e != null && e.congested > 0;
     }
 
     @Override

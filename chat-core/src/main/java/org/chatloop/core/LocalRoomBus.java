@@ -23,6 +23,19 @@ import java.util.concurrent.Executor;
  */
 public final class LocalRoomBus implements RoomBus {
     private static final int[] NONE = new int[0];
+    /**
+     * Bytes of frames a port may have published and not yet seen delivered, over every other
+     * shard, before {@link Port#isBackedUp()}: a quarter of a connection's default pending-output
+     * bound, so that a reader on another shard is congested, and its room paused, well before it
+     * is dropped as too slow.
+     */
+    static final long MAX_IN_FLIGHT_BYTES = 256 * 1024;
+
+    static {
+        // Loaded now, not at the first publish to another shard: a server out of file descriptors
+        // cannot open a class file (see LocalDirectory.warmUp).
+        new Batch(null).add("", 0, null);
+    }
 
     private final CopyOnWriteArrayList<LocalPort> ports = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, int[]> subscribers = new ConcurrentHashMap<>();
@@ -43,6 +56,9 @@ public final class LocalRoomBus implements RoomBus {
     /** Frames for one target shard, in publish order: room frames and client frames. */
     private static final class Batch implements Runnable {
         private final Receiver target;
+        /** Bytes of the frames, added to {@link #inFlight} at hand-off, removed once delivered. */
+        long bytes;
+        java.util.concurrent.atomic.AtomicLong inFlight;
         private String[] rooms = new String[8];
         private long[] clients = new long[8];
         private Frame[] frames = new Frame[8];
@@ -62,6 +78,9 @@ public final class LocalRoomBus implements RoomBus {
             clients[size] = client;
             frames[size] = frame;
             size++;
+            if (frame != null) {
+                bytes += frame.length();
+            }
         }
 
         @Override
@@ -73,6 +92,9 @@ public final class LocalRoomBus implements RoomBus {
                     target.onClientFrame(clients[i], frames[i]);
                 }
             }
+            if (inFlight != null) {
+                inFlight.addAndGet(-bytes);
+            }
         }
     }
 
@@ -83,6 +105,11 @@ public final class LocalRoomBus implements RoomBus {
         /** The batch being filled for each other shard (by number), or null. */
         private Batch[] outbox = new Batch[0];
         private final java.util.Set<String> subscribed = new java.util.HashSet<>();
+        /** Bytes handed to other shards and not yet delivered there (they subtract them). */
+        private final java.util.concurrent.atomic.AtomicLong inFlight =
+                new java.util.concurrent.atomic.AtomicLong();
+        /** Bytes batched this pass, not handed over yet. */
+        private long unflushed;
 
         LocalPort(int shard, Receiver receiver, Executor loop) {
             this.shard = shard;
@@ -132,6 +159,7 @@ public final class LocalRoomBus implements RoomBus {
             for (int s : subs) {
                 if (s != shard) {
                     batchFor(s).add(roomKey, 0, frame);
+                    unflushed += frame.length();
                 }
             }
         }
@@ -163,9 +191,17 @@ public final class LocalRoomBus implements RoomBus {
                 Batch b = outbox[i];
                 if (b != null) {
                     outbox[i] = null;
+                    b.inFlight = inFlight;
+                    inFlight.addAndGet(b.bytes);
                     ports.get(i).loop.execute(b);
                 }
             }
+            unflushed = 0;
+        }
+
+        @Override
+        public boolean isBackedUp() {
+            return unflushed + inFlight.get() > MAX_IN_FLIGHT_BYTES;
         }
 
         @Override

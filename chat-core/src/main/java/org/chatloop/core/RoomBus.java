@@ -52,6 +52,14 @@ public interface RoomBus {
          */
         void flush();
 
+        /**
+         * @return whether the frames this shard published that other shards have not delivered
+         *         yet are more than the bus's bound: a transport then stops reading its clients
+         *         (as for a congested room) until the other shards catch up, so that a shard
+         *         cannot flood a slower one
+         */
+        boolean isBackedUp();
+
         /** Leaves the bus: unsubscribes from every room. */
         void close();
     }

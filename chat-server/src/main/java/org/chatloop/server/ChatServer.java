@@ -3,15 +3,9 @@ package org.chatloop.server;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import org.chatloop.core.ChatHub;
+import org.chatloop.core.HubGroup;
 import org.chatloop.core.HubOptions;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.tcp.TcpChatServer;
@@ -19,8 +13,9 @@ import org.chatloop.udp.UdpChatServer;
 
 /**
  * One process, one hub: TCP line clients ({@code nc}, {@code telnet}, the seed's client), UDP
- * clients and browsers (the chat page over WebSocket) in the same rooms, all served by one
- * {@link EventLoop} thread.
+ * clients and browsers (the chat page over WebSocket) in the same rooms, served by one
+ * {@link EventLoop} thread, or by a {@link HubGroup} of N with
+ * {@link #start(ChatServerOptions, int)}.
  *
  * <pre>{@code
  * try (ChatServer server = ChatServer.start(ChatServerOptions.defaults())) {
@@ -29,21 +24,21 @@ import org.chatloop.udp.UdpChatServer;
  * }
  * }</pre>
  *
- * <p><b>Threading.</b> The loop thread owns the hub and every listener and connection, without
- * locks; the listeners are attached on that thread. The methods here may be called from any
+ * <p><b>Threading.</b> Each loop thread owns its hub shard and its connections, without locks;
+ * the listeners are bound before the loops start. The methods here may be called from any
  * thread: the addresses are fixed at start, and {@link #stop()} hands the shutdown to the loop
  * and waits.
  */
 public final class ChatServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ChatServer.class.getName());
 
-    private final EventLoop loop;
+    private final HubGroup group;
     private final TcpChatServer tcp;
     private final UdpChatServer udp;
     private final TcpChatServer http;
 
-    private ChatServer(EventLoop loop, TcpChatServer tcp, UdpChatServer udp, TcpChatServer http) {
-        this.loop = loop;
+    private ChatServer(HubGroup group, TcpChatServer tcp, UdpChatServer udp, TcpChatServer http) {
+        this.group = group;
         this.tcp = tcp;
         this.udp = udp;
         this.http = http;
@@ -57,6 +52,21 @@ public final class ChatServer implements AutoCloseable {
      * @throws ListenerException if a listener cannot be bound (then nothing is left running)
      */
     public static ChatServer start(ChatServerOptions options) throws IOException {
+        return start(options, 1);
+    }
+
+    /**
+     * Starts {@code loops} loop threads with a hub shard each ({@link HubGroup}), and binds every
+     * listener that {@code options} turns on: TCP and HTTP connections are spread over the loops,
+     * the UDP socket is served by loop 0 (see {@link UdpChatServer#attach(HubGroup,
+     * org.chatloop.udp.UdpServerOptions)}); rooms span every loop.
+     *
+     * @param options the listeners and the hub
+     * @param loops how many loops, at least 1
+     * @return the running server
+     * @throws ListenerException if a listener cannot be bound (then nothing is left running)
+     */
+    public static ChatServer start(ChatServerOptions options, int loops) throws IOException {
         Objects.requireNonNull(options, "options");
         int shortest = Integer.MAX_VALUE;
         if (options.tcp() != null) {
@@ -70,73 +80,30 @@ public final class ChatServer implements AutoCloseable {
         }
         HubOptions hubOptions = options.hub().withMaxReplyBytes(Math.max(HubOptions.MIN_REPLY_BYTES,
                 Math.min(options.hub().maxReplyBytes(), shortest)));
-        EventLoop loop = new EventLoop();
-        ChatHub hub = new ChatHub(loop, hubOptions);
-        loop.start("chat-server");
-        CompletableFuture<ChatServer> made = new CompletableFuture<>();
-        loop.execute(() -> {
-            List<AutoCloseable> bound = new ArrayList<>();
-            String listener = "tcp";
-            try {
-                TcpChatServer t = null;
-                UdpChatServer u = null;
-                TcpChatServer h = null;
-                if (options.tcp() != null) {
-                    t = TcpChatServer.attach(loop, hub, options.tcp());
-                    bound.add(t);
-                }
-                listener = "udp";
-                if (options.udp() != null) {
-                    u = UdpChatServer.attach(loop, hub, options.udp());
-                    bound.add(u);
-                }
-                listener = "http";
-                if (options.http() != null) {
-                    h = TcpChatServer.attachWebSocket(loop, hub, options.http(),
-                            options.webSocket());
-                    bound.add(h);
-                }
-                made.complete(new ChatServer(loop, t, u, h));
-            } catch (IOException | RuntimeException e) {
-                for (AutoCloseable c : bound) {
-                    try {
-                        c.close();
-                    } catch (Exception ignored) {
-                        // already failing; the loop stops below
-                    }
-                }
-                made.completeExceptionally(new ListenerException(listener, e));
-            }
-        });
+        // Until the loops start, this thread sets them up: every listener is bound here, and a
+        // failure closes the loops (and with them every socket bound so far) before it returns.
+        HubGroup group = HubGroup.create(loops, hubOptions);
+        String listener = "tcp";
         try {
-            return made.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            stopAndWait(loop);
-            if (e.getCause() instanceof ListenerException le) {
-                throw le;
+            TcpChatServer t = null;
+            UdpChatServer u = null;
+            TcpChatServer h = null;
+            if (options.tcp() != null) {
+                t = TcpChatServer.attach(group, options.tcp());
             }
-            throw new IOException("start failed", e.getCause());
-        } catch (InterruptedException e) {
-            loop.stop();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while starting", e);
-        } catch (TimeoutException e) {
-            stopAndWait(loop);
-            throw new IOException("the loop did not bind the listeners within 30 s", e);
-        }
-    }
-
-    /**
-     * Ends the loop and waits for it: a channel closed on a loop frees its port only when the
-     * selector lets go of it, so a caller that binds the port again right after a failed start
-     * must find it free.
-     */
-    private static void stopAndWait(EventLoop loop) {
-        loop.stop();
-        try {
-            loop.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            listener = "udp";
+            if (options.udp() != null) {
+                u = UdpChatServer.attach(group, options.udp());
+            }
+            listener = "http";
+            if (options.http() != null) {
+                h = TcpChatServer.attachWebSocket(group, options.http(), options.webSocket());
+            }
+            group.startLoops("chat-server");
+            return new ChatServer(group, t, u, h);
+        } catch (IOException | RuntimeException e) {
+            group.closeUnstarted();
+            throw new ListenerException(listener, e);
         }
     }
 
@@ -185,14 +152,12 @@ public final class ChatServer implements AutoCloseable {
                 }
             }
         }
-        loop.stop();
-        try {
-            if (!loop.inLoopThread() && !loop.awaitTermination(5, TimeUnit.SECONDS)) {
-                LOG.log(Level.WARNING, "the loop did not end within 5 s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        group.stop();
+    }
+
+    /** @return how many loops serve the listeners */
+    public int loopCount() {
+        return group.size();
     }
 
     /** Same as {@link #stop()}. */

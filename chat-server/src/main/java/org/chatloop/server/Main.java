@@ -93,6 +93,10 @@ public final class Main implements Runnable {
         int httpPort = 8080;
         @Option(names = "--backlog", description = "listen backlog (default: ${DEFAULT-VALUE})")
         int backlog = TCP.backlog();
+        @Option(names = "--loops", paramLabel = "N", description = "selector threads; TCP and "
+                + "browser connections are spread over them, UDP is served by the first, and rooms "
+                + "span them; one per core is the usual choice (default: ${DEFAULT-VALUE})")
+        int loops = 1;
         @Option(names = "--max-line-bytes", description = "longest line (TCP) or WebSocket "
                 + "message a client may send (default: ${DEFAULT-VALUE})")
         int maxLineBytes = TCP.maxLineBytes();
@@ -167,7 +171,7 @@ public final class Main implements Runnable {
                     : options.http() != null ? options.http().tls() : null;
             ChatServer server;
             try {
-                server = ChatServer.start(options);
+                server = ChatServer.start(options, loops);
             } catch (ChatServer.ListenerException e) {
                 int port = switch (e.listener()) {
                     case "tcp" -> tcpPort;
@@ -210,6 +214,7 @@ public final class Main implements Runnable {
                 throw bad("every listener is off: give at least one port that is not -1");
             }
             requireAtLeast("--backlog", backlog, 1);
+            requireRange("--loops", loops, 1, 1024);
             requireAtLeast("--max-line-bytes", maxLineBytes, 1);
             requireRange("--max-message-bytes", maxMessageBytes, 1,
                     UdpServerOptions.MAX_DATAGRAM_BYTES);

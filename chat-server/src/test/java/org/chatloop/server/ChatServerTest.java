@@ -60,9 +60,11 @@ class ChatServerTest {
         return c;
     }
 
-    @Test
-    void tcpUdpAndWebSocketClientsChatInOneRoom() throws Exception {
-        server = ChatServer.start(allOnFreePorts());
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} loop(s)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void tcpUdpAndWebSocketClientsChatInOneRoom(int loops) throws Exception {
+        server = ChatServer.start(allOnFreePorts(), loops);
+        assertEquals(loops, server.loopCount());
         InteropPeers.Tcp nc = add(named(
                 new InteropPeers.Tcp(server.tcpAddress().orElseThrow()), "nc"));
         InteropPeers.Udp udp = new InteropPeers.Udp(server.udpAddress().orElseThrow());

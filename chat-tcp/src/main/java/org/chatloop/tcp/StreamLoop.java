@@ -10,12 +10,10 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.ChatHub;
-import org.chatloop.core.Client;
 import org.chatloop.core.Frame;
 import org.chatloop.core.LeaveReason;
 import org.chatloop.loop.EventLoop;
@@ -57,6 +55,9 @@ final class StreamLoop {
     final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private volatile int connectionCount;
     private boolean shuttingDown;
+    /** Looks for drained rooms while connections here are paused, or null. */
+    private LoopTimer resumeTimer;
+    private static final long RESUME_POLL_MILLIS = 5;
 
     StreamLoop(TcpChatServer server, EventLoop loop, ChatHub hub, TcpServerOptions options,
                WebSite webSite) {
@@ -128,36 +129,36 @@ final class StreamLoop {
 
     void congested(Connection c) {
         congested.add(c);
+        if (c.client() != null) {
+            hub.congestion(c.client(), true);
+        }
     }
 
     void decongested(Connection c) {
         congested.remove(c);
+        if (c.client() != null) {
+            hub.congestion(c.client(), false);
+        }
     }
 
     void paused(Connection c) {
         paused.add(c);
+        if (resumeTimer == null) {
+            // The room may drain on another loop, which cannot wake this one: look again every
+            // few milliseconds while anyone here is paused.
+            resumeTimer = loop.scheduleRepeating(RESUME_POLL_MILLIS, TimeUnit.MILLISECONDS,
+                    this::resumeDrainedRooms);
+        }
     }
 
     /**
-     * @return whether a member of the connection's room on this loop (itself included) has more
+     * @return whether a member of the connection's room, on any loop (itself included), has more
      *         output pending than it can take: then lines read from this connection would only add
-     *         to it
+     *         to it (the hub counts congestion per room, across shards)
      */
     boolean roomIsCongested(Connection c) {
-        if (congested.isEmpty()) {
-            return false;
-        }
-        if (c.client() == null) {
-            return false; // not in the hub yet (TLS handshake, WebSocket request)
-        }
-        String room = c.client().roomName();
-        for (int i = 0; i < congested.size(); i++) {
-            Client other = congested.get(i).client();
-            if (other != null && Objects.equals(room, other.roomName())) {
-                return true;
-            }
-        }
-        return false;
+        // Not in the hub yet (TLS handshake, WebSocket request): not in a room either.
+        return c.client() != null && hub.isRoomCongested(c.client());
     }
 
     void removed(Connection c) {
@@ -287,6 +288,10 @@ final class StreamLoop {
             }
         }
         paused.subList(kept, paused.size()).clear();
+        if (paused.isEmpty() && resumeTimer != null) {
+            resumeTimer.cancel();
+            resumeTimer = null;
+        }
     }
 
     // ---- stopping ----

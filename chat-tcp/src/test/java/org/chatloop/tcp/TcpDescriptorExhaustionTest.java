@@ -131,7 +131,7 @@ class TcpDescriptorExhaustionTest {
     private int startChild() throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> jvm = List.of(java, "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "server",
+                "-cp", jarredClassPath(), Main.class.getName(), "server",
                 "--port", "0");
         List<String> command = new ArrayList<>();
         if (new File("/usr/bin/prlimit").canExecute() || new File("/bin/prlimit").canExecute()) {
@@ -154,6 +154,39 @@ class TcpDescriptorExhaustionTest {
         assertTrue(m.matches(), "first line: " + first);
         assertEquals(String.valueOf(NOFILE), softLimit(child.pid()), "the child's limit");
         return Integer.parseInt(m.group(1));
+    }
+
+    /**
+     * @return the test's class path with every directory packed into a jar, as users run the
+     *         server (from {@code chat-tcp.jar}). A class path of directories opens a file for
+     *         every class loaded, so a process out of descriptors cannot load a class it has not
+     *         used yet; a jar is opened once and stays open.
+     */
+    private static String jarredClassPath() throws IOException {
+        List<String> entries = new ArrayList<>();
+        Path dir = Files.createTempDirectory("chatloop-cp");
+        int n = 0;
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path p = Path.of(entry);
+            if (!Files.isDirectory(p)) {
+                entries.add(entry);
+                continue;
+            }
+            Path jar = dir.resolve("classes-" + n++ + ".jar");
+            try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(
+                    Files.newOutputStream(jar)); java.util.stream.Stream<Path> files = Files.walk(p)) {
+                for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                    out.putNextEntry(new java.util.jar.JarEntry(
+                            p.relativize(f).toString().replace(File.separatorChar, '/')));
+                    Files.copy(f, out);
+                    out.closeEntry();
+                }
+            }
+            jar.toFile().deleteOnExit();
+            entries.add(jar.toString());
+        }
+        dir.toFile().deleteOnExit();
+        return String.join(File.pathSeparator, entries);
     }
 
     /** @return the soft "Max open files" of a process, from /proc/PID/limits */

@@ -19,6 +19,11 @@ final class TestServers {
         return TcpChatServer.start(options, HubOptions.defaults(), LOOPS);
     }
 
+    static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions)
+            throws IOException {
+        return TcpChatServer.start(options, hubOptions, LOOPS);
+    }
+
     static TcpChatServer startWebSocket(TcpServerOptions options, HubOptions hubOptions,
                                         WebSocketOptions ws) throws IOException {
         return TcpChatServer.startWebSocket(options, hubOptions, ws, LOOPS);

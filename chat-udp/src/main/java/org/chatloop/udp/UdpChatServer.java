@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.chatloop.core.ChatHub;
 import org.chatloop.core.Frame;
+import org.chatloop.core.HubGroup;
 import org.chatloop.core.HubOptions;
 import org.chatloop.core.LeaveReason;
 import org.chatloop.loop.EventLoop;
@@ -199,6 +200,23 @@ public final class UdpChatServer implements AutoCloseable {
         }
         loop.start("chat-udp-" + server.port());
         return server;
+    }
+
+    /**
+     * Binds a server on loop 0 of a group that has not started yet, so that UDP clients share rooms
+     * with the group's other transports, whose clients may be on any loop. The UDP socket stays on
+     * one loop: a socket per loop on one port ({@code SO_REUSEPORT}) would let the kernel spread
+     * clients, but on the kernel these tests run on (gVisor) one client's datagrams were seen
+     * reaching two sockets, which would register it twice.
+     *
+     * @param group the loops and hub shards
+     * @param options where to bind, and limits
+     * @return the server, serving once the loops run
+     * @throws IOException if the address cannot be bound
+     */
+    public static UdpChatServer attach(HubGroup group, UdpServerOptions options)
+            throws IOException {
+        return attach(group.loop(0), group.hub(0), options);
     }
 
     /**
