@@ -91,6 +91,22 @@ public final class ChatHub {
     private final Directory directory;
     private final RoomBus.Port port;
     private final java.util.concurrent.Executor executor;
+    /** Commands of the server's own, by name key, in the order registered. */
+    private final Map<String, Registered> commands = new java.util.LinkedHashMap<>();
+    private String help = CommandParser.HELP;
+    private ClientPolicy policy;
+    // Counters for stats(): written by the loop thread only, read from any thread.
+    private volatile int clientsNow;
+    private volatile long arrivals;
+    private volatile long messages;
+    private volatile long deliveries;
+    private volatile long droppedTooSlow;
+    private volatile int congestedNow;
+    private static final Frame MESSAGE_REFUSED = Frame.error("message refused");
+
+    private record Registered(String usage, ChatCommand command) {
+    }
+
     private byte[] scratch = new byte[3 * 4096];
     private long nextId = 1;
 
@@ -167,6 +183,16 @@ public final class ChatHub {
     public Client connect(String address, ClientOutput output) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(output, "output");
+        if (policy != null) {
+            ClientPolicy.Decision d = policy.onArrive(address);
+            if (!d.accepted()) {
+                Client refused = new Client(-1, address, address, output);
+                refused.markDisconnected();
+                output.send(Frame.error(d.reason()));
+                output.close();
+                return refused;
+            }
+        }
         long seq = nextId++;
         // Unique across the chat's shards: the shard's number in the top 16 bits.
         long id = ((long) shard() << 48) | seq;
@@ -179,6 +205,8 @@ public final class ChatHub {
         Client client = new Client(id, address, name, output);
         byName.put(Names.key(name), client);
         byId.put(id, client);
+        clientsNow = byName.size();
+        arrivals++;
         addToRoom(lobby, client);
         output.send(Frame.notice("welcome " + name + " (room " + LOBBY
                 + "; /nick NAME to rename, /help for commands)"));
@@ -221,6 +249,7 @@ public final class ChatHub {
             return;
         }
         client.congested = congested;
+        congestedNow += congested ? 1 : -1;
         directory.congestion(client.room().key(), congested ? 1 : -1);
     }
 
@@ -260,11 +289,13 @@ public final class ChatHub {
 
     /** Delivers the frame to the room's local members and publishes it to the other shards. */
     private void toRoom(Room room, Frame frame) {
+        deliveries += room.size();
         room.broadcast(frame);
         port.publish(room.key(), frame);
     }
 
     private void toRoomExcept(Room room, Frame frame, Client skip) {
+        deliveries += room.size() - 1;
         room.broadcastExcept(frame, skip);
         port.publish(room.key(), frame);
     }
@@ -275,6 +306,7 @@ public final class ChatHub {
         public void onRoomFrame(String roomKey, Frame frame) {
             Room room = rooms.get(roomKey);
             if (room != null) {
+                deliveries += room.size();
                 room.broadcast(frame);
             }
         }
@@ -399,8 +431,132 @@ public final class ChatHub {
         } else if (n > 1 && text[off + 1] == '/') {
             say(client, text, off + 1, n - 1);
         } else {
-            apply(client, CommandParser.parse(new String(text, off, n, StandardCharsets.UTF_8)));
+            String line = new String(text, off, n, StandardCharsets.UTF_8);
+            if (!commands.isEmpty() && runRegistered(client, line)) {
+                return;
+            }
+            apply(client, CommandParser.parse(line));
         }
+    }
+
+    /** Runs {@code /NAME ARGS} if NAME is a registered command; returns whether it was one. */
+    private boolean runRegistered(Client client, String line) {
+        int end = 1;
+        while (end < line.length() && line.charAt(end) != ' ' && line.charAt(end) != '\t') {
+            end++;
+        }
+        Registered r = commands.get(Names.key(line.substring(1, end)));
+        if (r == null) {
+            return false;
+        }
+        int args = end;
+        while (args < line.length() && (line.charAt(args) == ' ' || line.charAt(args) == '\t')) {
+            args++;
+        }
+        try {
+            r.command().run(this, client, line.substring(args));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "command " + line.substring(0, end) + " failed", e);
+            if (client.isConnected()) {
+                client.output().send(Frame.error("command failed: " + line.substring(0, end)));
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Adds a command of your own: a client's line {@code /NAME ARGS} runs {@code command} (names
+     * compare ignoring ASCII case; arguments are the rest of the line). It is listed by
+     * {@code /help} with its usage. Call it before clients arrive, or on the hub's loop thread;
+     * for a {@link HubGroup}, on every shard ({@link HubGroup#configure}).
+     *
+     * @param name the name, 1-32 characters of {@code [A-Za-z0-9_.-]}
+     * @param usage how to use it, for {@code /help} ({@code /me ACTION})
+     * @param command what it does
+     * @throws IllegalArgumentException if the name is invalid, built in, or already registered
+     */
+    public void registerCommand(String name, String usage, ChatCommand command) {
+        Objects.requireNonNull(usage, "usage");
+        Objects.requireNonNull(command, "command");
+        if (!Names.isValid(name)) {
+            throw new IllegalArgumentException("invalid command name: " + name);
+        }
+        String key = Names.key(name);
+        if (java.util.Set.of("quit", "rooms", "who", "help", "nick", "join", "msg").contains(key)) {
+            throw new IllegalArgumentException("/" + key + " is built in");
+        }
+        if (commands.putIfAbsent(key, new Registered(usage, command)) != null) {
+            throw new IllegalArgumentException("/" + key + " is already registered");
+        }
+        StringBuilder sb = new StringBuilder(CommandParser.HELP).append("; also: ");
+        int i = 0;
+        for (Registered r : commands.values()) {
+            sb.append(i++ > 0 ? ", " : "").append(r.usage());
+        }
+        help = sb.toString();
+    }
+
+    /**
+     * Sets the policy that may refuse arrivals, nicks and messages (null: accept everything, the
+     * default). Loop thread, or before clients arrive.
+     *
+     * @param policy the policy, or null
+     */
+    public void policy(ClientPolicy policy) {
+        this.policy = policy;
+    }
+
+    /**
+     * Sends a frame to one client of this hub (for commands of your own). Loop thread.
+     *
+     * @param client the client
+     * @param frame the frame
+     */
+    public void send(Client client, Frame frame) {
+        if (client.isConnected()) {
+            client.output().send(frame);
+        }
+    }
+
+    /**
+     * Sends a frame to every member of the client's room, on every shard (for commands of your
+     * own). Loop thread.
+     *
+     * @param client a member of the room
+     * @param frame the frame
+     */
+    public void sendToRoom(Client client, Frame frame) {
+        if (client.isConnected() && client.room() != null) {
+            toRoom(client.room(), frame);
+        }
+    }
+
+    /**
+     * Removes a client of this hub: it is told {@code ! kicked: REASON}, its room sees
+     * {@code * NAME left (kicked)}, and its transport closes it once that is flushed. Loop thread.
+     *
+     * @param client the client
+     * @param reason why, as the client reads it
+     * @return false if the client had already left
+     */
+    public boolean kick(Client client, String reason) {
+        Objects.requireNonNull(reason, "reason");
+        if (!client.isConnected()) {
+            return false;
+        }
+        client.output().send(Frame.error("kicked: " + reason));
+        remove(client, LeaveReason.KICKED);
+        client.output().close();
+        return true;
+    }
+
+    /**
+     * @return what this hub has done so far; safe from any thread (each value is exact, the set
+     *         of them is not one instant)
+     */
+    public HubStats stats() {
+        return new HubStats(clientsNow, arrivals, messages, deliveries, droppedTooSlow,
+                congestedNow);
     }
 
     /**
@@ -469,6 +625,24 @@ public final class ChatHub {
     }
 
     private void say(Client client, byte[] text, int off, int len) {
+        if (policy != null) {
+            String said = policy.onMessage(client, new String(text, off, len,
+                    StandardCharsets.UTF_8));
+            if (said == null) {
+                client.output().send(MESSAGE_REFUSED);
+                return;
+            }
+            byte[] raw = said.getBytes(StandardCharsets.UTF_8);
+            byte[] clean = new byte[Utf8Text.maxSanitizedLength(raw.length)];
+            int n = Utf8Text.sanitize(raw, 0, raw.length, clean, 0);
+            if (Utf8Text.isAsciiBlank(clean, 0, n)) {
+                return;
+            }
+            text = clean;
+            off = 0;
+            len = n;
+        }
+        messages++;
         byte[] prefix = client.messagePrefix();
         byte[] line = new byte[prefix.length + len + 1];
         System.arraycopy(prefix, 0, line, 0, prefix.length);
@@ -507,7 +681,7 @@ public final class ChatHub {
         } else if (command instanceof Command.Msg msg) {
             privateMessage(client, msg.target(), msg.text());
         } else if (command instanceof Command.Help) {
-            client.output().send(Frame.notice(CommandParser.HELP));
+            client.output().send(Frame.notice(help));
         } else if (command instanceof Command.Invalid invalid) {
             client.output().send(Frame.error(invalid.error()));
         } else {
@@ -525,6 +699,13 @@ public final class ChatHub {
         if (holder != null && holder != client) {
             client.output().send(Frame.error("nick " + nick + " is taken"));
             return;
+        }
+        if (policy != null) {
+            ClientPolicy.Decision d = policy.onNick(client, nick);
+            if (!d.accepted()) {
+                client.output().send(Frame.error(d.reason()));
+                return;
+            }
         }
         String key = Names.key(nick);
         awaitThen(client, directory.claim(key, nick, holder(client)), claimed -> {
@@ -613,8 +794,15 @@ public final class ChatHub {
         directory.release(Names.key(client.name()), holder(client));
         client.queued = null;
         leaveRoom(client, reason == LeaveReason.SHUTDOWN ? null : reason.text());
+        if (client.congested) {
+            congestedNow--;
+        }
         client.congested = false;
         client.markDisconnected();
+        clientsNow = byName.size();
+        if (reason == LeaveReason.TOO_SLOW) {
+            droppedTooSlow++;
+        }
         LOG.log(Level.DEBUG, "{0} left ({1})", client, reason.text());
     }
 

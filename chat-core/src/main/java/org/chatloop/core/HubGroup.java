@@ -148,6 +148,53 @@ public final class HubGroup implements AutoCloseable {
         return hubs.get(i);
     }
 
+    /**
+     * Runs {@code setup} on every hub, each on its own loop's thread (at once, on this thread, if
+     * the loops have not started), and waits: the way to register commands or a policy on every
+     * shard.
+     *
+     * @param setup what to do to each hub
+     */
+    public void configure(java.util.function.Consumer<ChatHub> setup) {
+        Objects.requireNonNull(setup, "setup");
+        for (int i = 0; i < loops.size(); i++) {
+            EventLoop loop = loops.get(i);
+            ChatHub hub = hubs.get(i);
+            if (loop.inLoopThread()) {
+                setup.accept(hub);
+                continue;
+            }
+            java.util.concurrent.CompletableFuture<Void> done =
+                    new java.util.concurrent.CompletableFuture<>();
+            loop.execute(() -> {
+                try {
+                    setup.accept(hub);
+                    done.complete(null);
+                } catch (RuntimeException e) {
+                    done.completeExceptionally(e);
+                }
+            });
+            try {
+                done.get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while configuring", e);
+            } catch (java.util.concurrent.ExecutionException
+                     | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("configuring shard " + i + " failed", e);
+            }
+        }
+    }
+
+    /** @return every shard's {@link ChatHub#stats()}, summed; safe from any thread */
+    public HubStats stats() {
+        HubStats sum = new HubStats(0, 0, 0, 0, 0, 0);
+        for (ChatHub h : hubs) {
+            sum = sum.plus(h.stats());
+        }
+        return sum;
+    }
+
     /** @return the shared directory, or null for a group made by {@link #of} */
     public Directory directory() {
         return directory;

@@ -12,6 +12,8 @@ public enum LeaveReason {
     TIMED_OUT("timed out"),
     /** The client's pending output passed its bound: it does not read fast enough. */
     TOO_SLOW("too slow"),
+    /** The server removed the client ({@link ChatHub#kick}). */
+    KICKED("kicked"),
     /** The server is shutting down; nobody is told, everyone is leaving. */
     SHUTDOWN("server shutting down");
 

@@ -29,13 +29,18 @@ final class HubHarness {
     private int nextPort = 40000;
 
     HubHarness() {
-        if (SHARDS == 1) {
+        this(SHARDS);
+    }
+
+    /** A harness of {@code shards} shards, whatever the system property says. */
+    HubHarness(int shards) {
+        if (shards == 1) {
             hubs.add(new ChatHub());
         } else {
             LocalDirectory directory = new LocalDirectory();
             LocalRoomBus bus = new LocalRoomBus();
             HubOptions options = HubOptions.defaults().withAnnounceLimit(Integer.MAX_VALUE);
-            for (int i = 0; i < SHARDS; i++) {
+            for (int i = 0; i < shards; i++) {
                 EventLoop loop = new EventLoop();
                 loops.add(loop);
                 hubs.add(new ChatHub(loop, options, directory, bus));
