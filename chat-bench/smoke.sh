@@ -15,7 +15,19 @@ java -jar "$jar" 'Tls' -f 1 -wi 0 -i 1 -r 1s -foe true -p subscribers=10 -p size
 # The WebSocket fan-out on one room size and line size (every client upgrades first).
 java -jar "$jar" 'WebSocketFanOutBenchmark' -f 1 -wi 0 -i 1 -r 1s -foe true -p subscribers=10 \
     -p size=64 -rf json -rff "$out/smoke-ws.json"
+# chatloop on two loops (not among the default peers): one small room that spans both loops.
+java -jar "$jar" 'TcpFanOutBenchmark' -f 1 -wi 0 -i 1 -r 1s -foe true -p peer=CHATLOOP_2_LOOPS \
+    -p subscribers=10 -p size=64 -rf json -rff "$out/smoke-loops.json"
 java -cp "$jar" org.chatloop.bench.report.Report "$out/smoke.json" "$out" > /dev/null
+java -cp "$jar" org.chatloop.bench.report.Report "$out/smoke-loops.json" "$out/loops" > /dev/null
+# Every TCP fan-out point reports its server's CPU per delivery as a number (not NaN).
+for f in "$out/smoke.json" "$out/smoke-loops.json"; do
+    scores=$(grep -A1 '"loopCpuNanosPerDelivery"' "$f" | grep '"score"' || true)
+    if [ -z "$scores" ] || grep -qv '"score" : [0-9]' <<< "$scores"; then
+        echo "a TCP fan-out point has no server CPU per delivery in $f" >&2
+        exit 1
+    fi
+done
 java -cp "$jar" org.chatloop.bench.LatencyProbe --seconds 1 --warmup 0 --rate 2000 --subscribers 10
 java -Xmx512m -cp "$jar" org.chatloop.bench.IdleMemoryProbe 200
 echo "benchmark smoke run passed (reports in $out)"

@@ -18,6 +18,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * TCP fan-out: one publisher sends lines of {@code size} bytes to a room of {@code subscribers}
@@ -26,7 +27,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * client code. A run with a loss, gap or reordering fails instead of reporting.
  *
  * <p>Each server runs in the benchmark JVM on its own I/O thread(s); the load generator is the
- * benchmark thread. On a 2-core machine the server loop gets one core and the clients the other.
+ * benchmark thread. On a 2-core machine the server loop gets one core and the clients the other
+ * ({@link Peer#CHATLOOP_2_LOOPS}, left out of the default peers, puts two loops on them).
+ *
+ * <p>A second figure, {@code loopCpuNanosPerDelivery}, is the server's CPU per delivery: the CPU
+ * time its I/O threads ({@link PeerServer#isServerThread}: chatloop's {@code chat-tcp-PORT[-i]}
+ * loops, the floor's loop, Netty's event loop) used over the iteration, user and system time
+ * summed over the threads, divided by the iteration's deliveries. It is in nanoseconds, whatever
+ * the unit JMH prints beside it (see {@link Deliveries#loopCpuNanosPerDelivery}).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -54,31 +62,93 @@ public class TcpFanOutBenchmark {
     private FanOutHarness harness;
     private int batch;
 
-    /** Delivered messages, reported by JMH as a rate next to the invocation rate. */
+    /**
+     * Delivered messages, reported by JMH as a rate next to the invocation rate, and the server's
+     * CPU time per delivery.
+     */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     public static class Deliveries {
         /** Messages delivered to subscribers in this iteration. */
         public long deliveries;
+        /**
+         * The server threads' CPU nanoseconds per delivery in this iteration (NaN if the peer
+         * names no threads). JMH divides every {@code OPERATIONS} counter by the iteration's
+         * measured time, and averages iterations (an {@code EVENTS} counter would be summed over
+         * them), so {@link #measure} stores the ratio multiplied by the time from the start of the
+         * iteration's first invocation to the end of its last: what JMH divides by, to within
+         * the loop's few nanoseconds around them. The printed unit ({@code ops/s}) is JMH's; the
+         * figure is nanoseconds per delivery.
+         */
+        public double loopCpuNanosPerDelivery;
+
+        private ThreadCpu cpu;
+        private long firstStart;
+        private long lastEnd;
+        private boolean started;
 
         @Setup(Level.Iteration)
         public void reset() {
             deliveries = 0;
+            loopCpuNanosPerDelivery = 0;
+            started = false;
+            cpu = null;
+        }
+
+        /**
+         * Counts one invocation's deliveries, made between two {@link System#nanoTime()}s, and
+         * keeps the server's CPU clock (started at the start of the iteration).
+         */
+        void add(long delivered, long startNanos, long endNanos, ThreadCpu serverCpu) {
+            if (!started) {
+                started = true;
+                firstStart = startNanos;
+                cpu = serverCpu;
+            }
+            lastEnd = endNanos;
+            deliveries += delivered;
+        }
+
+        @TearDown(Level.Iteration)
+        public void measure(BenchmarkParams params) {
+            long cpuNanos = cpu == null ? -1 : cpu.elapsedNanos();
+            if (cpuNanos < 0 || deliveries == 0 || !started) {
+                loopCpuNanosPerDelivery = Double.NaN;
+                return;
+            }
+            double perDelivery = (double) cpuNanos / deliveries;
+            double measuredUnits = (double) (lastEnd - firstStart)
+                    / params.getTimeUnit().toNanos(1);
+            loopCpuNanosPerDelivery = perDelivery * measuredUnits;
         }
     }
+
+    /** The server's I/O threads' CPU time, for {@link Deliveries#loopCpuNanosPerDelivery}. */
+    private ThreadCpu serverCpu;
 
     @Setup(Level.Trial)
     public void start() throws IOException {
         server = peer.start();
         harness = new FanOutHarness(server.port(), subscribers, size, WINDOW);
         batch = Math.max(WINDOW, DELIVERIES_PER_BATCH / subscribers);
+        serverCpu = new ThreadCpu(server::isServerThread);
     }
 
     @Benchmark
     public long fanOut(Deliveries counters) throws IOException {
+        long start = System.nanoTime();
         long d = harness.publish(batch, TimeUnit.SECONDS.toNanos(60));
-        counters.deliveries += d;
+        counters.add(d, start, System.nanoTime(), serverCpu);
         return d;
+    }
+
+    /**
+     * Finds the server's threads and starts their CPU clock (the same state as the benchmark: a
+     * {@link Deliveries} fixture taking this state would get an instance, and a server, of its own).
+     */
+    @Setup(Level.Iteration)
+    public void startCpuClock() {
+        serverCpu.start();
     }
 
     @TearDown(Level.Trial)

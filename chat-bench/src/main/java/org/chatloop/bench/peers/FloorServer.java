@@ -78,6 +78,12 @@ public final class FloorServer implements PeerServer {
         return port;
     }
 
+    /** @return whether {@code threadName} is the loop's thread ({@code peer-floor-PORT}) */
+    @Override
+    public boolean isServerThread(String threadName) {
+        return thread.getName().equals(threadName);
+    }
+
     /** Stops the loop, which closes every socket, and waits up to 2 s for its thread. */
     @Override
     public void close() {

@@ -45,6 +45,11 @@ public final class NettyIdiomaticServer implements PeerServer {
     }
 
     @Override
+    public boolean isServerThread(String threadName) {
+        return netty.isLoopThread(threadName);
+    }
+
+    @Override
     public void close() {
         netty.close();
     }

@@ -26,10 +26,13 @@ final class NettyPeer {
     private final EventLoopGroup group;
     private final Channel listener;
     private final int port;
+    /** The {@link DefaultThreadFactory} pool name: threads are named {@code NAME-POOL-N}. */
+    private final String threadName;
 
-    private NettyPeer(EventLoopGroup group, Channel listener) {
+    private NettyPeer(EventLoopGroup group, Channel listener, String threadName) {
         this.group = group;
         this.listener = listener;
+        this.threadName = threadName;
         this.port = ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
@@ -61,7 +64,7 @@ final class NettyPeer {
             }
             Channel listener = b.bind(new InetSocketAddress(PeerSupport.loopback(), 0))
                     .syncUninterruptibly().channel();
-            return new NettyPeer(group, listener);
+            return new NettyPeer(group, listener, threadName);
         } catch (RuntimeException e) {
             shutdown(group);
             throw e;
@@ -104,6 +107,11 @@ final class NettyPeer {
 
     int port() {
         return port;
+    }
+
+    /** @return whether {@code name} is this group's loop thread ({@code threadName-POOL-N}) */
+    boolean isLoopThread(String name) {
+        return name.startsWith(threadName + "-");
     }
 
     void close() {

@@ -131,6 +131,11 @@ public final class NettyTunedServer implements PeerServer {
     }
 
     @Override
+    public boolean isServerThread(String threadName) {
+        return netty.isLoopThread(threadName);
+    }
+
+    @Override
     public void close() {
         netty.close();
     }

@@ -139,6 +139,11 @@ public final class NettyWebSocketServer implements PeerServer {
     }
 
     @Override
+    public boolean isServerThread(String threadName) {
+        return netty.isLoopThread(threadName);
+    }
+
+    @Override
     public void close() {
         netty.close();
     }

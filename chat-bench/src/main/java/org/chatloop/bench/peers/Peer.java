@@ -18,6 +18,16 @@ public enum Peer {
             return ChatloopPeer.start();
         }
     },
+    /**
+     * Our {@code chat-tcp} server as {@link #CHATLOOP}, on two loop threads: connections spread
+     * over both (least-loaded), the room spanning them through the in-process room bus.
+     */
+    CHATLOOP_2_LOOPS {
+        @Override
+        PeerServer open() throws IOException {
+            return ChatloopPeer.start(2);
+        }
+    },
     /** {@link NettyIdiomaticServer}: {@code ChannelGroup.writeAndFlush} per message. */
     NETTY_IDIOMATIC {
         @Override

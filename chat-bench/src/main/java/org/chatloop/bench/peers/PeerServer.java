@@ -13,6 +13,19 @@ public interface PeerServer extends AutoCloseable {
     /** @return the port the server listens on */
     int port();
 
+    /**
+     * Whether a thread of this JVM, by its name, is one of this server's I/O threads: its event
+     * loop(s), or for a thread-per-client server its acceptor and client threads. The fan-out
+     * benchmark sums these threads' CPU time to report the server's CPU per delivery.
+     *
+     * @param threadName a live thread's name
+     * @return whether the thread serves this server; false for every thread by default (no CPU
+     *         figure)
+     */
+    default boolean isServerThread(String threadName) {
+        return false;
+    }
+
     /** Stops the server and releases its threads and sockets. */
     @Override
     void close();

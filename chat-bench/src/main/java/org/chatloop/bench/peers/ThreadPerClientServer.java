@@ -60,6 +60,12 @@ public final class ThreadPerClientServer implements PeerServer {
         return port;
     }
 
+    /** @return whether {@code threadName} is the acceptor or a client's thread ({@code peer-tpc-}) */
+    @Override
+    public boolean isServerThread(String threadName) {
+        return threadName.startsWith("peer-tpc-");
+    }
+
     /** Closes the listener and every client socket, and waits (up to 2 s) for the threads to end. */
     @Override
     public void close() {

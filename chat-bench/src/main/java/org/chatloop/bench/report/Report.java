@@ -51,9 +51,15 @@ public final class Report {
     private Report() {
     }
 
-    /** One measured point of the fan-out benchmark. */
+    /**
+     * One measured point of the fan-out benchmark.
+     *
+     * @param cpuNanosPerDelivery the server threads' CPU nanoseconds per delivery
+     *        ({@code loopCpuNanosPerDelivery}; NaN if absent, as in results from before it)
+     * @param cpuError its error
+     */
     record Point(String peer, int subscribers, int size, double deliveriesPerSecond,
-                 double error) {
+                 double error, double cpuNanosPerDelivery, double cpuError) {
     }
 
     /**
@@ -120,9 +126,12 @@ public final class Report {
             if (d == null) {
                 continue;
             }
+            JsonObject cpu = secondary.getAsJsonObject("loopCpuNanosPerDelivery");
             points.add(new Point(params.get("peer").getAsString(),
                     params.get("subscribers").getAsInt(), params.get("size").getAsInt(),
-                    d.get("score").getAsDouble(), errorOf(d)));
+                    d.get("score").getAsDouble(), errorOf(d),
+                    cpu == null ? Double.NaN : cpu.get("score").getAsDouble(),
+                    cpu == null ? Double.NaN : errorOf(cpu)));
         }
         return points;
     }
@@ -218,8 +227,61 @@ public final class Report {
                 }
                 md.append('\n');
             }
+            md.append(cpuTable(size, peers, byN));
         }
         return md.toString();
+    }
+
+    /**
+     * The server threads' CPU per delivery at one line size, chatloop's ratio to each peer (lower
+     * is cheaper); empty if no point has the figure.
+     */
+    private static String cpuTable(int size, List<String> peers,
+                                   Map<Integer, Map<String, Point>> byN) {
+        boolean any = byN.values().stream().flatMap(m -> m.values().stream())
+                .anyMatch(p -> !Double.isNaN(p.cpuNanosPerDelivery()));
+        if (!any) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder();
+        md.append("\nTCP fan-out, ").append(size).append("-byte lines: the server threads' CPU "
+                + "time per delivery (ns, user + system, all its loop threads), and chatloop's "
+                + "ratio to each peer (below 1: chatloop spends less)\n\n");
+        md.append("| subscribers | chatloop |");
+        for (String p : peers) {
+            md.append(' ').append(label(p)).append(" | vs ").append(label(p)).append(" |");
+        }
+        md.append("\n|---:|---:|");
+        md.append("---:|---:|".repeat(peers.size()));
+        md.append('\n');
+        for (Map.Entry<Integer, Map<String, Point>> row : byN.entrySet()) {
+            Point ours = row.getValue().get(OURS);
+            md.append("| ").append(row.getKey()).append(" | ").append(cpu(ours)).append(" |");
+            for (String peer : peers) {
+                Point p = row.getValue().get(peer);
+                md.append(' ').append(cpu(p)).append(" | ").append(cpuRatio(ours, p)).append(" |");
+            }
+            md.append('\n');
+        }
+        return md.toString();
+    }
+
+    private static String cpu(Point p) {
+        if (p == null || Double.isNaN(p.cpuNanosPerDelivery())) {
+            return "-";
+        }
+        String error = Double.isNaN(p.cpuError()) ? ""
+                : String.format(Locale.ROOT, " ± %.1f", p.cpuError());
+        return String.format(Locale.ROOT, "%.1f", p.cpuNanosPerDelivery()) + error;
+    }
+
+    private static String cpuRatio(Point ours, Point other) {
+        if (ours == null || other == null || !(other.cpuNanosPerDelivery() > 0)
+                || Double.isNaN(ours.cpuNanosPerDelivery())) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2fx", ours.cpuNanosPerDelivery()
+                / other.cpuNanosPerDelivery());
     }
 
     static String udpTables(List<UdpPoint> points) {
@@ -302,6 +364,7 @@ public final class Report {
             case "NETTY_NIO" -> "Netty NIO";
             case "BLOCKING_THREAD" -> "blocking thread";
             case "CHATLOOP_VALIDATING" -> "chatloop, address validation on";
+            case "CHATLOOP_2_LOOPS" -> "chatloop, 2 loops";
             default -> peer.toLowerCase(Locale.ROOT);
         };
     }
