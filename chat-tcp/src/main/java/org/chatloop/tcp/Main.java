@@ -122,29 +122,30 @@ public final class Main implements Runnable {
         @Spec
         CommandSpec spec;
         @Option(names = "--host", description = "address to bind (default: ${DEFAULT-VALUE})")
-        String host = "127.0.0.1";
+        String host = TcpServerOptions.defaults().host();
         @Option(names = "--port", description = "port to bind, 0 for any free one "
                 + "(default: ${DEFAULT-VALUE})")
-        int port = 9001;
+        int port = TcpServerOptions.defaults().port();
         @Option(names = "--backlog", description = "listen backlog (default: ${DEFAULT-VALUE})")
-        int backlog = 1024;
+        int backlog = TcpServerOptions.defaults().backlog();
         @Option(names = "--loops", paramLabel = "N", description = "selector threads; "
                 + "connections are spread over them and rooms span them; one per core is the "
                 + "usual choice (default: ${DEFAULT-VALUE})")
         int loops = 1;
         @Option(names = "--max-line-bytes", description = "longest line a client may send "
                 + "(default: ${DEFAULT-VALUE})")
-        int maxLineBytes = 4096;
+        int maxLineBytes = TcpServerOptions.defaults().maxLineBytes();
         @Option(names = "--max-clients", description = "connections served at once "
                 + "(default: ${DEFAULT-VALUE})")
-        int maxClients = 10_000;
+        int maxClients = TcpServerOptions.defaults().maxClients();
         @Option(names = "--max-pending-bytes", description = "unsent output past which a client "
                 + "is dropped as too slow (default: ${DEFAULT-VALUE})")
-        int maxPendingBytes = 1 << 20;
+        int maxPendingBytes = TcpServerOptions.defaults().maxPendingBytes();
         @Option(names = "--slow-consumer-timeout", description = "seconds a client may stay "
                 + "congested (a quarter of --max-pending-bytes behind) before it is dropped "
                 + "(default: ${DEFAULT-VALUE})")
-        int slowConsumerTimeout = 5;
+        long slowConsumerTimeout =
+                TcpServerOptions.defaults().slowConsumerTimeout().toSeconds();
         @Option(names = "--max-lines-per-second", paramLabel = "R", description = "lines a "
                 + "client may send per second, burst R; a faster client is read later, nothing "
                 + "is dropped; 0 for no limit (default: ${DEFAULT-VALUE})")

@@ -147,10 +147,10 @@ public final class Main {
         CommandSpec spec;
 
         @Option(names = "--host", paramLabel = "HOST", description = "Address to bind (default: ${DEFAULT-VALUE}).")
-        String host = "127.0.0.1";
+        String host = UdpServerOptions.defaults().host();
 
         @Option(names = "--port", paramLabel = "PORT", description = "Port to bind, 0 for any free port (default: ${DEFAULT-VALUE}).")
-        int port = 9001;
+        int port = UdpServerOptions.defaults().port();
 
         @Option(names = "--max-message-bytes", paramLabel = "N", description = "Largest datagram accepted, 1..65507 (default: ${DEFAULT-VALUE}).")
         int maxMessageBytes = UdpServerOptions.defaults().maxMessageBytes();

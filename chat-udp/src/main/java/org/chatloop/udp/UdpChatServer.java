@@ -221,7 +221,8 @@ public final class UdpChatServer implements AutoCloseable {
 
     /**
      * Binds a server on an existing loop and hub, so that it shares rooms (and the thread) with
-     * whatever else runs there. Call it on the loop's thread, or before the loop is started.
+     * whatever else runs there. Safe from any thread: off the loop thread it hands the work to
+     * the loop and waits (at most 10 s), as {@code TcpChatServer.attach} does.
      * {@link #stop()} then closes only this server's channel and clients; the loop goes on.
      *
      * @param loop the loop to run on
@@ -229,11 +230,40 @@ public final class UdpChatServer implements AutoCloseable {
      * @param options where to bind, and limits
      * @return the server, serving as soon as the loop runs
      * @throws IOException if the address cannot be bound
-     * @throws IllegalStateException if called off the loop's thread, or the loop is stopping
+     * @throws IllegalStateException if the loop is stopping
      */
     public static UdpChatServer attach(EventLoop loop, ChatHub hub, UdpServerOptions options)
             throws IOException {
-        return bind(loop, hub, options, false, UnaryOperator.identity());
+        Objects.requireNonNull(loop, "loop");
+        if (loop.inLoopThread()) {
+            return bind(loop, hub, options, false, UnaryOperator.identity());
+        }
+        // Off the loop thread: the loop binds, this thread waits (as TcpChatServer.attach does).
+        java.util.concurrent.CompletableFuture<UdpChatServer> made =
+                new java.util.concurrent.CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                made.complete(bind(loop, hub, options, false, UnaryOperator.identity()));
+            } catch (IOException | RuntimeException e) {
+                made.completeExceptionally(e);
+            }
+        });
+        try {
+            return made.get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("attach failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while attaching", e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("the loop did not run the attach within 10 s", e);
+        }
     }
 
     static UdpChatServer bind(EventLoop loop, ChatHub hub, UdpServerOptions options,

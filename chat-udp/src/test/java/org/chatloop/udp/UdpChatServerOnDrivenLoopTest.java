@@ -158,9 +158,13 @@ class UdpChatServerOnDrivenLoopTest {
     }
 
     @Test
-    void shouldRefuseToAttachOffTheLoopThread() throws Exception {
+    void shouldAttachFromAnotherThreadByHandingTheWorkToTheLoop() throws Exception {
         Thread runner = loop.start("test-loop");
-        assertThrows(IllegalStateException.class, () -> UdpChatServer.attach(loop, hub, OPTIONS));
+        UdpChatServer server = UdpChatServer.attach(loop, hub, OPTIONS);
+        try (TestPeer p = new TestPeer(server.localAddress())) {
+            p.register();
+        }
+        server.stop();
         loop.stop();
         runner.join(5_000);
     }
