@@ -108,6 +108,8 @@ public final class UdpChatServer implements AutoCloseable {
     /** Datagrams from unknown addresses dropped because they look like server output. */
     private long ignoredServerLike;
     private volatile boolean closed;
+    /** Whether the channel is closed (after {@link #closed}, once the notices are flushed). */
+    private volatile boolean finished;
     /** Checks return routability, or null when address validation is off. */
     private final AddressValidator validator;
     /** Challenges sent to unvalidated addresses. */
@@ -331,9 +333,11 @@ public final class UdpChatServer implements AutoCloseable {
      */
     public void stop() {
         if (loop.inLoopThread()) {
-            shutdown();
             if (ownsLoop) {
+                shutdown();
                 loop.stop();
+            } else {
+                beginShutdown();
             }
             return;
         }
@@ -341,7 +345,7 @@ public final class UdpChatServer implements AutoCloseable {
             loop.stop(); // the loop's close hook runs shutdown()
             await(() -> loop.awaitTermination(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS));
         } else {
-            loop.execute(this::shutdown);
+            loop.execute(this::beginShutdown);
             await(() -> stopped.await(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS));
         }
     }
@@ -600,32 +604,81 @@ public final class UdpChatServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The loop is ending (its close hook): tell everyone, flush for at most
+     * {@value #SHUTDOWN_FLUSH_MILLIS} ms (the loop runs no more passes, so this waits on its
+     * thread), close.
+     */
     private void shutdown() {
+        if (finished) {
+            return;
+        }
+        try {
+            tellEveryone();
+            sender.flush(TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_FLUSH_MILLIS));
+        } finally {
+            finish();
+        }
+    }
+
+    /**
+     * {@link #stop()} on a loop that goes on: tell everyone, then let the loop's passes flush
+     * (OP_WRITE), checking every few milliseconds, for at most {@value #SHUTDOWN_FLUSH_MILLIS} ms,
+     * and close; the loop thread never waits, so the loop's other transports are not stalled.
+     */
+    private void beginShutdown() {
+        if (closed) {
+            return;
+        }
+        tellEveryone();
+        sender.onWritable();
+        if (sender.queued() == 0) {
+            finish();
+            return;
+        }
+        long deadline = loop.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_FLUSH_MILLIS);
+        LoopTimer[] poll = new LoopTimer[1];
+        poll[0] = loop.scheduleRepeating(5, TimeUnit.MILLISECONDS, () -> {
+            if (sender.queued() == 0 || loop.nanoTime() - deadline >= 0) {
+                poll[0].cancel();
+                sender.flush(0); // drops and counts what is left
+                finish();
+            }
+        });
+    }
+
+    /** Stops serving: every client is told {@code * server shutting down} and forgotten. */
+    private void tellEveryone() {
         if (closed) {
             return;
         }
         closed = true;
-        try {
-            expiryTimer.cancel();
-            List<Peer> all = peers.removeAll();
-            registered = 0;
-            for (Peer p : all) {
-                sender.send(SHUTTING_DOWN, p.address());
-            }
-            for (Peer p : all) {
-                disconnect(p, LeaveReason.SHUTDOWN);
-            }
-            sender.flush(TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_FLUSH_MILLIS));
-        } finally {
-            key.cancel();
-            try {
-                channel.close();
-            } catch (IOException e) {
-                LOG.log(Level.DEBUG, "closing " + localAddress, e);
-            }
-            stopped.countDown();
-            LOG.log(Level.DEBUG, "stopped {0}", this);
+        expiryTimer.cancel();
+        List<Peer> all = peers.removeAll();
+        registered = 0;
+        for (Peer p : all) {
+            sender.send(SHUTTING_DOWN, p.address());
         }
+        for (Peer p : all) {
+            disconnect(p, LeaveReason.SHUTDOWN);
+        }
+    }
+
+    /** The one place the channel is closed. */
+    private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        closed = true;
+        key.cancel();
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "closing " + localAddress, e);
+        }
+        stopped.countDown();
+        LOG.log(Level.DEBUG, "stopped {0}", this);
     }
 
     /** The channel's key attachment: dispatches readiness, writable first (writing frees memory). */
