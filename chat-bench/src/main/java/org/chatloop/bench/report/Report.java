@@ -33,7 +33,9 @@ import org.jfree.data.xy.XYSeriesCollection;
 /**
  * Turns JMH's JSON results ({@code -rf json -rff results.json}) into Markdown tables (peers side
  * by side, with the ratio of chatloop to each peer in the same run) and PNG charts (delivered
- * messages per second against subscribers, log scales, one line per peer). UDP fan-out results
+ * messages per second against subscribers, log scales, one line per peer). TCP fan-out results
+ * that carry {@code loopCpuNanosPerDelivery} get a second table per line size: the server threads'
+ * CPU time per delivery, with its error, and chatloop's ratio to each peer. UDP fan-out results
  * get a table of their own, after the others: delivered datagrams per second per peer, chatloop's
  * ratio to each, and the share of datagrams each lost.
  *
@@ -403,6 +405,17 @@ public final class Report {
         return md.toString();
     }
 
+    /**
+     * A log axis over a single value (one room size, or a single point) has no range of its own,
+     * and JFreeChart refuses it: give it a decade either side.
+     */
+    private static void widenIfFlat(LogAxis axis, double lo, double hi) {
+        if (lo == hi && lo > 0) {
+            axis.setAutoRange(false);
+            axis.setRange(lo / 10, hi * 10);
+        }
+    }
+
     static void chart(List<Point> points, int size, Path png) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
         Map<String, XYSeries> series = new LinkedHashMap<>();
@@ -426,6 +439,10 @@ public final class Report {
         y.setBase(10);
         y.setTickUnit(new NumberTickUnit(1));
         y.setNumberFormatOverride(new DecimalFormat("#,##0"));
+        if (data.getSeriesCount() > 0) {
+            widenIfFlat(x, data.getDomainLowerBound(false), data.getDomainUpperBound(false));
+            widenIfFlat(y, data.getRangeLowerBound(false), data.getRangeUpperBound(false));
+        }
         plot.setDomainAxis(x);
         plot.setRangeAxis(y);
         plot.setBackgroundPaint(Color.WHITE);
