@@ -767,9 +767,9 @@ public final class ChatHub {
     private void privateMessage(Client client, String target, String text) {
         Client to = byName.get(Names.key(target));
         if (to != null) {
-            to.output().send(Frame.line("[private] <" + client.name() + "> " + text));
+            to.output().send(Frame.line(Frame.PRIVATE + "] <" + client.name() + "> " + text));
             if (to != client) {
-                client.output().send(Frame.line("[private to " + to.name() + "] " + text));
+                client.output().send(Frame.line(Frame.PRIVATE + " to " + to.name() + "] " + text));
             }
             return;
         }
@@ -783,8 +783,10 @@ public final class ChatHub {
                 return;
             }
             Directory.Holder h = found.get().holder();
-            port.send(h.shard(), h.clientId(), Frame.line("[private] <" + from + "> " + text));
-            client.output().send(Frame.line("[private to " + found.get().name() + "] " + text));
+            port.send(h.shard(), h.clientId(),
+                    Frame.line(Frame.PRIVATE + "] <" + from + "> " + text));
+            client.output().send(
+                    Frame.line(Frame.PRIVATE + " to " + found.get().name() + "] " + text));
         });
     }
 

@@ -15,6 +15,14 @@ import java.util.Objects;
  * or a line break inside its text.
  */
 public final class Frame {
+    /** How a notice starts. */
+    static final String NOTICE = "* ";
+    /** How an error starts. */
+    static final String ERROR = "! ";
+    /** How a private message starts: {@code [private] <NAME> ..}, {@code [private to NAME] ..}. */
+    static final String PRIVATE = "[private";
+    private static final byte[] PRIVATE_BYTES = PRIVATE.getBytes(StandardCharsets.US_ASCII);
+
     private final byte[] bytes;
 
     /** Takes ownership of {@code bytes}, which must hold one sanitised line ending in '\n'. */
@@ -29,7 +37,7 @@ public final class Frame {
      * @return the frame
      */
     public static Frame notice(String text) {
-        return line("* " + text);
+        return line(NOTICE + text);
     }
 
     /**
@@ -39,7 +47,7 @@ public final class Frame {
      * @return the frame
      */
     public static Frame error(String text) {
-        return line("! " + text);
+        return line(ERROR + text);
     }
 
     /**
@@ -54,6 +62,40 @@ public final class Frame {
         int n = Utf8Text.sanitize(raw, 0, raw.length, out, 0);
         out[n] = '\n';
         return new Frame(n + 1 == out.length ? out : java.util.Arrays.copyOf(out, n + 1));
+    }
+
+    /**
+     * Whether bytes start like a line a server of this protocol sends: a notice ({@code "* "}), an
+     * error ({@code "! "}), a room message ({@code "<NAME> "}) or a private message
+     * ({@code "[private"}). A UDP server uses it to never answer another server's output (two
+     * servers would relay each other's replies for ever).
+     *
+     * @param buf the bytes, read at absolute indexes from its position; position unchanged
+     * @param size how many bytes there are
+     * @return whether it looks like server output
+     */
+    public static boolean startsLikeServerLine(ByteBuffer buf, int size) {
+        if (size < 1) {
+            return false;
+        }
+        int p = buf.position();
+        byte first = buf.get(p);
+        if (first == '<') {
+            return true;
+        }
+        if ((first == NOTICE.charAt(0) || first == ERROR.charAt(0)) && size >= 2
+                && buf.get(p + 1) == ' ') {
+            return true;
+        }
+        if (size < PRIVATE_BYTES.length) {
+            return false;
+        }
+        for (int i = 0; i < PRIVATE_BYTES.length; i++) {
+            if (buf.get(p + i) != PRIVATE_BYTES[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** @return the number of bytes, the final {@code '\n'} included */

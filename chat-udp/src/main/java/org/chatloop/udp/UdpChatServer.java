@@ -469,32 +469,11 @@ public final class UdpChatServer implements AutoCloseable {
     }
 
     /**
-     * @return whether a datagram starts like a line this protocol's servers send: a notice
-     *         ({@code "* "}), an error ({@code "! "}), a room message ({@code "<"}) or a private
-     *         message ({@code "[private"}). {@code in}'s position is unchanged
+     * @return whether a datagram starts like a line this protocol's servers send (the hub's own
+     *         wire text: {@link Frame#startsLikeServerLine}); {@code in}'s position is unchanged
      */
     static boolean looksLikeServerOutput(ByteBuffer in, int size) {
-        if (size < 1) {
-            return false;
-        }
-        int p = in.position();
-        byte first = in.get(p);
-        if (first == '<') {
-            return true;
-        }
-        if ((first == '*' || first == '!') && size >= 2 && in.get(p + 1) == ' ') {
-            return true;
-        }
-        byte[] privateTag = {'[', 'p', 'r', 'i', 'v', 'a', 't', 'e'};
-        if (size < privateTag.length) {
-            return false;
-        }
-        for (int i = 0; i < privateTag.length; i++) {
-            if (in.get(p + i) != privateTag[i]) {
-                return false;
-            }
-        }
-        return true;
+        return Frame.startsLikeServerLine(in, size);
     }
 
     private void onDatagram(InetSocketAddress from) {
