@@ -22,7 +22,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.chatloop.core.Frame;
 import org.chatloop.loop.EventLoop;
-import org.chatloop.loop.IoHandler;
 import org.chatloop.loop.LoopTimer;
 
 /**
@@ -89,7 +88,8 @@ public final class UdpChatClient implements AutoCloseable {
             ch.connect(server);
             this.channel = ch;
             this.localAddress = (InetSocketAddress) ch.getLocalAddress();
-            this.key = loop.register(ch, SelectionKey.OP_READ, new Endpoint());
+            this.key = loop.register(ch, SelectionKey.OP_READ, new DatagramEndpoint(
+                    this::onWritable, this::onReadable, this::toString));
             this.sender = new DatagramSender(new ChannelWire(), MAX_QUEUED_DATAGRAMS,
                     MAX_QUEUED_BYTES);
             sender.send(PING, server);
@@ -288,23 +288,6 @@ public final class UdpChatClient implements AutoCloseable {
         }
     }
 
-    private final class Endpoint implements IoHandler {
-        @Override
-        public void onReady(int readyOps) {
-            if ((readyOps & SelectionKey.OP_WRITE) != 0) {
-                sender.onWritable();
-            }
-            if ((readyOps & SelectionKey.OP_READ) != 0) {
-                onReadable();
-            }
-        }
-
-        @Override
-        public void onFailure(Exception cause) {
-            LOG.log(Level.ERROR, "unexpected failure in " + UdpChatClient.this, cause);
-        }
-    }
-
     /**
      * The host said no process listens on the server's port (ICMP port unreachable, reported on
      * the next receive or send of the connected socket). Noted once, quietly: the caller decides
@@ -366,5 +349,10 @@ public final class UdpChatClient implements AutoCloseable {
     public String toString() {
         return "UdpChatClient[" + Datagrams.addressText(localAddress) + " -> "
                 + Datagrams.addressText(server) + ", " + sender + "]";
+    }
+
+    /** The socket can take more: send what is queued. */
+    private void onWritable() {
+        sender.onWritable();
     }
 }

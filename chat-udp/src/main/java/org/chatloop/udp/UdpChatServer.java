@@ -27,7 +27,6 @@ import org.chatloop.core.HubGroup;
 import org.chatloop.core.HubOptions;
 import org.chatloop.core.LeaveReason;
 import org.chatloop.loop.EventLoop;
-import org.chatloop.loop.IoHandler;
 import org.chatloop.loop.LoopTimer;
 import org.chatloop.loop.TokenBucket;
 
@@ -135,7 +134,8 @@ public final class UdpChatServer implements AutoCloseable {
         this.timeoutNanos = options.heartbeatTimeout().toNanos();
         this.validator = validates(options.addressValidation(), localAddress.getAddress())
                 ? new AddressValidator(new SecureRandom()) : null;
-        this.key = loop.register(channel, SelectionKey.OP_READ, new Endpoint());
+        this.key = loop.register(channel, SelectionKey.OP_READ,
+                new DatagramEndpoint(this::onWritable, this::onReadable, this::toString));
         this.sender = new DatagramSender(wires.apply(new ChannelWire()),
                 options.maxQueuedDatagrams(), MAX_QUEUED_BYTES);
         this.expiryTimer = loop.scheduleRepeating(expiryPeriodNanos(timeoutNanos),
@@ -660,31 +660,6 @@ public final class UdpChatServer implements AutoCloseable {
         LOG.log(Level.DEBUG, "stopped {0}", this);
     }
 
-    /** The channel's key attachment: dispatches readiness, writable first (writing frees memory). */
-    private final class Endpoint implements IoHandler {
-        @Override
-        public void onReady(int readyOps) {
-            if ((readyOps & SelectionKey.OP_WRITE) != 0) {
-                sender.onWritable();
-            }
-            if ((readyOps & SelectionKey.OP_READ) != 0) {
-                onReadable();
-            }
-        }
-
-        @Override
-        public void onFailure(Exception cause) {
-            // Every datagram's errors are caught where they happen; whatever still gets here is a
-            // bug, and the channel serves every client: log it and keep serving.
-            LOG.log(Level.ERROR, "unexpected failure on " + localAddress, cause);
-        }
-
-        @Override
-        public String toString() {
-            return UdpChatServer.this.toString();
-        }
-    }
-
     private final class ChannelWire implements DatagramSender.Wire {
         @Override
         public int send(ByteBuffer datagram, SocketAddress target) throws IOException {
@@ -724,5 +699,10 @@ public final class UdpChatServer implements AutoCloseable {
                 + ", unanswered=" + unanswered : "")
                 + (rateLimited > 0 ? ", rate-limited=" + rateLimited : "")
                 + (closed ? ", closed" : "") + "]";
+    }
+
+    /** The socket can take more: send what is queued. */
+    private void onWritable() {
+        sender.onWritable();
     }
 }
