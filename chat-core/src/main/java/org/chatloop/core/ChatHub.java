@@ -64,15 +64,6 @@ public final class ChatHub {
 
     private static final Logger LOG = System.getLogger(ChatHub.class.getName());
     private static final Frame BYE = Frame.notice("bye");
-
-    static {
-        // Loaded now rather than at first use: a server out of file descriptors cannot open a
-        // class file, and the first leave or directory answer would end its loop with an Error.
-        LeaveReason.values();
-        Directory.Holder.class.getName();
-        Directory.Claim.class.getName();
-        Directory.Listing.class.getName();
-    }
     /** Lines one client may send while a command of its waits for the directory. */
     static final int MAX_QUEUED_LINES = 256;
     private static final Frame TOO_MANY_WAITING = Frame.error("too many lines while a command "

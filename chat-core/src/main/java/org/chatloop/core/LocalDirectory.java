@@ -46,33 +46,7 @@ public final class LocalDirectory implements Directory {
 
     /** Makes an empty directory: no names, the lobby without members. */
     public LocalDirectory() {
-        warmUp();
         rooms.put(Names.key(ChatHub.LOBBY), new RoomEntry(ChatHub.LOBBY));
-    }
-
-    /**
-     * Runs every operation once on a key no client can have ({@code ~} is in no nick or address),
-     * so that their classes are loaded now. A server that has run out of file descriptors cannot
-     * open a class file: if the first nick claim came then, it would fail with an {@link Error}
-     * and end its loop.
-     */
-    private void warmUp() {
-        String key = "~warm-up";
-        Holder h = new Holder(-1, -1);
-        claim(key, key, h);
-        find(key);
-        joined(key, key, key);
-        renamed(key, key, key + "~");
-        members(key, 1);
-        rooms(1);
-        memberCount(key);
-        roomName(key);
-        congestion(key, 1);
-        isCongested(key);
-        congestion(key, -1);
-        left(key, key + "~");
-        release(key, h);
-        rooms.remove(key);
     }
 
     @Override

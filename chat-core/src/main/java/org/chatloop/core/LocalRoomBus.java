@@ -31,12 +31,6 @@ public final class LocalRoomBus implements RoomBus {
      */
     static final long MAX_IN_FLIGHT_BYTES = 256 * 1024;
 
-    static {
-        // Loaded now, not at the first publish to another shard: a server out of file descriptors
-        // cannot open a class file (see LocalDirectory.warmUp).
-        new Batch(null).add("", 0, null);
-    }
-
     private final CopyOnWriteArrayList<LocalPort> ports = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, int[]> subscribers = new ConcurrentHashMap<>();
 

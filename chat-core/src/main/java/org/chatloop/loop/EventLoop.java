@@ -44,12 +44,6 @@ public final class EventLoop implements Executor {
     private static final Logger LOG = System.getLogger(EventLoop.class.getName());
     private static final int MIN_TIMER_PURGE_THRESHOLD = 64;
 
-    static {
-        // Loaded now, not at the first timer: a process out of file descriptors cannot open a
-        // class file, and a timer is what a server out of descriptors sets first (accept back-off).
-        LoopTimer.class.getName();
-    }
-
     private final Selector selector;
     private final LongSupplier clock;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();

@@ -110,7 +110,8 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
         WebSite site = server.webSite();
         this.decoder = site == null ? new LineDecoder(server.options().maxLineBytes())
                 : new WebSocketStream(site, this, server.options().maxLineBytes());
-        this.out = new OutboundQueue(site == null ? server.pool() : server.webSocketPool());
+        // A WebSocket server's pool places frames as WebSocket text frames (see SlabPool).
+        this.out = new OutboundQueue(server.pool());
         int rate = server.options().maxLinesPerSecond();
         this.throttle = rate > 0
                 ? new LineThrottle(rate, decoder, this, server.loop().nanoTime()) : null;

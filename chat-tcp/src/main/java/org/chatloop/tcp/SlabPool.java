@@ -19,7 +19,7 @@ import org.chatloop.core.Frame;
  * <p>A pool places frames in one of two layouts, fixed when it is made: as lines (the frame's
  * bytes) or as WebSocket text frames (a server frame's header, then the line without its
  * {@code '\n'}), so that a room message is framed once for all WebSocket recipients as it is
- * copied once for all line recipients. A server that speaks both has a pool for each.
+ * copied once for all line recipients. Each server's loop has a pool of its server's layout.
  *
  * <p>Not thread safe: one pool per loop thread.
  */

@@ -94,11 +94,6 @@ final class StreamLoop {
         return pool;
     }
 
-    /** @return the pool of WebSocket connections: this loop's pool, which places WebSocket frames */
-    SlabPool webSocketPool() {
-        return pool;
-    }
-
     WebSite webSite() {
         return webSite;
     }
@@ -337,7 +332,6 @@ final class StreamLoop {
             c.abort(LeaveReason.SHUTDOWN);
         }
         stopped.complete(null);
-        server.loopClosed(this);
     }
 
     // ---- diagnostics ----

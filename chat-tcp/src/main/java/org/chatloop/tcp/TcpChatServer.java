@@ -82,8 +82,6 @@ public final class TcpChatServer implements AutoCloseable {
     private static final byte[] HTTP_TOO_MANY_FROM_ADDRESS =
             HttpResponses.error(503, "too many connections from your address");
     private static final int MAX_ACCEPTS_PER_PASS = 256;
-    /** Slabs of pending output in use at most per loop (64 MiB) before the furthest-behind drop. */
-    static final int MAX_LIVE_SLABS = StreamLoop.MAX_LIVE_SLABS;
     private static final long MIN_ACCEPT_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long MAX_ACCEPT_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -110,7 +108,6 @@ public final class TcpChatServer implements AutoCloseable {
     private final PerAddressLimit perAddress;
     /** Connections admitted and not yet released, on every loop (the {@code maxClients} bound). */
     private final AtomicInteger open = new AtomicInteger();
-    private final AtomicInteger loopsOpen;
     private int nextLoop;
     private long acceptBackoffNanos;
     private boolean acceptBackingOff;
@@ -128,7 +125,6 @@ public final class TcpChatServer implements AutoCloseable {
         for (int i = 0; i < loops.length; i++) {
             loops[i] = new StreamLoop(this, group.loop(i), group.hub(i), options, webSite);
         }
-        this.loopsOpen = new AtomicInteger(loops.length);
         ServerSocketChannel ch = ServerSocketChannel.open();
         try {
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -393,15 +389,26 @@ public final class TcpChatServer implements AutoCloseable {
         for (StreamLoop l : loops) {
             l.loop().execute(l::beginShutdown);
         }
+        CompletableFuture<Void> allStopped = CompletableFuture.allOf(
+                java.util.Arrays.stream(loops).map(l -> l.stopped)
+                        .toArray(CompletableFuture[]::new));
         for (StreamLoop l : loops) {
             if (l.loop().inLoopThread()) {
-                return; // the shutdown goes on in this loop's passes
+                // The shutdown goes on in the loops' passes; a server made by start() then ends
+                // its loops (asked, not awaited: this thread is one of them).
+                if (ownsGroup) {
+                    allStopped.thenRun(() -> {
+                        for (int i = 0; i < group.size(); i++) {
+                            group.loop(i).stop();
+                        }
+                    });
+                }
+                return;
             }
         }
         long waitMillis = options.shutdownFlushTimeout().toMillis() + 5_000;
         try {
-            CompletableFuture.allOf(java.util.Arrays.stream(loops).map(l -> l.stopped)
-                    .toArray(CompletableFuture[]::new)).get(waitMillis, TimeUnit.MILLISECONDS);
+            allStopped.get(waitMillis, TimeUnit.MILLISECONDS);
             if (ownsGroup) {
                 group.stop();
             }
@@ -432,13 +439,6 @@ public final class TcpChatServer implements AutoCloseable {
             } else {
                 acceptLoop.execute(() -> perAddress.release(ch));
             }
-        }
-    }
-
-    /** A loop of the server ended (its group stopped): once all have, so has the server. */
-    void loopClosed(StreamLoop l) {
-        if (loopsOpen.decrementAndGet() == 0 || l.loop() == acceptLoop) {
-            closeListenerQuietly();
         }
     }
 

@@ -291,6 +291,16 @@ class TcpChatServerTest {
     }
 
     @Test
+    void stopCalledOnALoopThreadEndsTheServersOwnLoops() throws Exception {
+        LineClient c = join();
+        server.loop().execute(server::stop);
+        c.expectLine("* server shutting down");
+        c.awaitEof();
+        assertTrue(server.loop().awaitTermination(10, TimeUnit.SECONDS),
+                "the loop a started server owns ends after a stop from its own thread");
+    }
+
+    @Test
     void shouldCleanUpAfterThousandsOfConnectsAndResets() throws Exception {
         LineClient watcher = joinAs("watcher");
         long fdsBefore = openFileDescriptors();
