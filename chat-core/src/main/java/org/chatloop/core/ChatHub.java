@@ -309,6 +309,30 @@ public final class ChatHub {
                 c.output().send(frame);
             }
         }
+
+        @Override
+        public void onNotice(Frame frame) {
+            broadcastAll(frame);
+        }
+
+        @Override
+        public void onNameLost(long clientId, String name, String reason) {
+            Client c = byId.get(clientId);
+            if (c == null || !c.isConnected() || !Names.key(c.name()).equals(Names.key(name))) {
+                return;
+            }
+            String old = c.name();
+            // The address name a client gets when its address is taken: unique by construction.
+            String guest = c.address() + "~" + (shard() == 0 ? "" : shard() + ".")
+                    + (c.id() & ((1L << 48) - 1));
+            claimNow(Names.key(guest), c.id());
+            byName.remove(Names.key(old));
+            byName.put(Names.key(guest), c);
+            c.rename(guest);
+            directory.renamed(c.room().key(), old, guest);
+            c.output().send(Frame.error(reason + "; you are now " + guest));
+            toRoomExcept(c.room(), Frame.notice(old + " is now known as " + guest), c);
+        }
     }
 
     /**

@@ -22,6 +22,17 @@ import java.util.concurrent.CompletionStage;
 public interface Directory {
 
     /**
+     * The key under which names and rooms compare, as every method here takes them: the name
+     * with ASCII letters folded to lower case (nothing else is folded).
+     *
+     * @param name a nick, address or room name
+     * @return its key
+     */
+    static String key(String name) {
+        return Names.key(name);
+    }
+
+    /**
      * Who holds a name: the shard and the client's id on it.
      *
      * @param shard the shard's number ({@link RoomBus.Port#shard()})

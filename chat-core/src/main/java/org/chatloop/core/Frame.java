@@ -65,6 +65,33 @@ public final class Frame {
     }
 
     /**
+     * A frame from the bytes of one line that came from elsewhere (another process of the same
+     * chat): sanitised as client input is (invalid UTF-8 becomes U+FFFD, control characters are
+     * removed), so that nothing a peer sends can put a terminal escape or a line break inside a
+     * frame. A final {@code '\n'} in the bytes is dropped and one is appended.
+     *
+     * @param buf the bytes; read, not kept
+     * @param off where the line starts
+     * @param len its length, with or without its final {@code '\n'}
+     * @return the frame
+     */
+    public static Frame fromBytes(byte[] buf, int off, int len) {
+        Objects.checkFromIndexSize(off, len, buf.length);
+        if (len > 0 && buf[off + len - 1] == '\n') {
+            len--;
+        }
+        if (Utf8Text.firstNonPrintableAscii(buf, off, len) == off + len) {
+            byte[] out = java.util.Arrays.copyOfRange(buf, off, off + len + 1);
+            out[len] = '\n';
+            return new Frame(out);
+        }
+        byte[] out = new byte[Utf8Text.maxSanitizedLength(len) + 1];
+        int n = Utf8Text.sanitize(buf, off, len, out, 0);
+        out[n] = '\n';
+        return new Frame(n + 1 == out.length ? out : java.util.Arrays.copyOf(out, n + 1));
+    }
+
+    /**
      * Whether bytes start like a line a server of this protocol sends: a notice ({@code "* "}), an
      * error ({@code "! "}), a room message ({@code "<NAME> "}) or a private message
      * ({@code "[private"}). A UDP server uses it to never answer another server's output (two

@@ -27,6 +27,25 @@ public interface RoomBus {
 
         /** A frame for one local client ({@code /msg} from another shard). */
         void onClientFrame(long clientId, Frame frame);
+
+        /**
+         * A notice from the bus itself for every local client, whatever its room (a bus over a
+         * network says so when its link goes down and when it is back). Does nothing by default.
+         */
+        default void onNotice(Frame frame) {
+        }
+
+        /**
+         * A local client's name was given to a client of another shard as well (two processes
+         * granted it while they could not reach each other) and the other claim won: the shard
+         * renames its client to a name of its own and tells it why. Does nothing by default.
+         *
+         * @param clientId the local client
+         * @param name the name it lost, as the directory spells it
+         * @param reason why, as the client reads it
+         */
+        default void onNameLost(long clientId, String name, String reason) {
+        }
     }
 
     /** A shard's connection to the bus. Loop thread only. */
