@@ -82,8 +82,19 @@ public final class HubGroup implements AutoCloseable {
         return create(loops, options, new LocalDirectory(), new LocalRoomBus());
     }
 
-    private static HubGroup create(int loops, HubOptions options, Directory directory,
-                                   RoomBus bus) {
+    /**
+     * Makes a group whose loops are not running yet, whose shards share {@code directory} and
+     * {@code bus} (a directory and bus over a network make a chat that spans processes): until
+     * {@link #startLoops} the calling thread may set the loops up.
+     *
+     * @param loops how many loops, at least 1
+     * @param options every hub's settings
+     * @param directory the names and rooms every shard shares
+     * @param bus how frames reach the other shards
+     * @return the group, not started
+     */
+    public static HubGroup create(int loops, HubOptions options, Directory directory,
+                                  RoomBus bus) {
         if (loops < 1) {
             throw new IllegalArgumentException("loops must be at least 1: " + loops);
         }

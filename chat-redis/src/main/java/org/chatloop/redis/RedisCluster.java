@@ -16,6 +16,7 @@ import io.lettuce.core.resource.Delay;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.SocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -109,7 +110,7 @@ public final class RedisCluster implements AutoCloseable {
         this.instance = options.nodeName() + "/" + UUID.randomUUID().toString().substring(0, 8);
         this.resources = DefaultClientResources.builder()
                 .ioThreadPoolSize(2)
-                .computationThreadPoolSize(1)
+                .computationThreadPoolSize(2)
                 .reconnectDelay(Delay.constant(options.reconnectDelay()))
                 .build();
         RedisURI uri = RedisURI.create(options.redis());
@@ -214,6 +215,11 @@ public final class RedisCluster implements AutoCloseable {
     /** @return this node's name */
     public String nodeName() {
         return options.nodeName();
+    }
+
+    /** @return the Redis this node uses */
+    public URI redis() {
+        return options.redis();
     }
 
     /** @return whether this node's pub/sub link to Redis is up now */

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.Assumptions;
  * A real {@code redis-server} child process for tests, listening on 127.0.0.1 only, on a free
  * ephemeral port, without persistence ({@code --save "" --appendonly no}).
  *
- * <p>Which binary, resolved once per JVM by {@link #startOrSkip(String...)}:
+ * <p>Which binary, resolved once per JVM by {@link #startOrSkip(String...)} (or
+ * {@link #start(String...)}):
  * <ol>
  *   <li>the path in the system property {@value #SERVER_PROPERTY} if it is set (the module's
  *       {@code redis7} surefire execution sets it to Debian's {@code /usr/bin/redis-server}); a
@@ -52,7 +53,8 @@ import org.junit.jupiter.api.Assumptions;
  *       {@code target/redis/bin/};</li>
  *   <li>else {@code redis-server} on the {@code PATH}.</li>
  * </ol>
- * If none of them starts a server here, the calling test is skipped (aborted) with the reasons.
+ * If none of them starts a server here, the calling test is skipped (aborted) with the reasons
+ * ({@link #start(String...)}, for callers outside JUnit, throws them instead).
  * Once one has started in this JVM, every later start uses it, and its failures fail.
  *
  * <p>Redis's output goes to {@code target/redis/redis-PORT-N.log}; a start that fails quotes the
@@ -65,7 +67,7 @@ import org.junit.jupiter.api.Assumptions;
  * servers are killed when the JVM exits. Methods are thread-safe; {@link #command(String...)}
  * opens its own connection on each call.
  */
-final class RedisServerProcess implements AutoCloseable {
+public final class RedisServerProcess implements AutoCloseable {
     /** System property naming the redis-server binary to use instead of the embedded one. */
     static final String SERVER_PROPERTY = "chatloop.redis.server";
 
@@ -139,26 +141,57 @@ final class RedisServerProcess implements AutoCloseable {
      * @throws IllegalStateException when the binary that works here fails to start this time, or
      *         the binary named by {@value #SERVER_PROPERTY} does not start
      */
-    static RedisServerProcess startOrSkip(String... extraArgs) {
-        List<String> extras = Arrays.asList(extraArgs);
+    public static RedisServerProcess startOrSkip(String... extraArgs) {
         synchronized (RedisServerProcess.class) {
-            if (resolved == null && skipReason == null) {
-                RedisServerProcess first = resolve();
-                if (first != null && extras.isEmpty()) {
-                    return first;
-                }
-                if (first != null) {
-                    first.close();
-                }
-            }
-            if (resolved == null) {
+            RedisServerProcess r = startIfAnyBinary(Arrays.asList(extraArgs));
+            if (r == null) {
                 Assumptions.abort(skipReason);
             }
-            try {
-                return launch(resolved, extras);
-            } catch (IOException e) {
-                throw new IllegalStateException(e.getMessage(), e);
+            return r;
+        }
+    }
+
+    /**
+     * Starts a server that answers PING, as {@link #startOrSkip(String...)} does, for callers
+     * outside JUnit (the benchmarks): where no redis-server binary can start one on this machine
+     * it throws instead of skipping.
+     *
+     * @param extraArgs further {@code redis-server} options, e.g. {@code "--timeout", "1"}
+     * @throws IllegalStateException when no redis-server binary starts a server here (the
+     *         message says why for each candidate), or the one that works fails this time
+     */
+    public static RedisServerProcess start(String... extraArgs) {
+        synchronized (RedisServerProcess.class) {
+            RedisServerProcess r = startIfAnyBinary(Arrays.asList(extraArgs));
+            if (r == null) {
+                throw new IllegalStateException(skipReason);
             }
+            return r;
+        }
+    }
+
+    /**
+     * Starts a server with the binary that works here (resolving it on the first call).
+     *
+     * @return the server, or null if no binary starts one here ({@link #skipReason} says why)
+     */
+    private static RedisServerProcess startIfAnyBinary(List<String> extras) {
+        if (resolved == null && skipReason == null) {
+            RedisServerProcess first = resolve();
+            if (first != null && extras.isEmpty()) {
+                return first;
+            }
+            if (first != null) {
+                first.close();
+            }
+        }
+        if (resolved == null) {
+            return null;
+        }
+        try {
+            return launch(resolved, extras);
+        } catch (IOException e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 
@@ -415,33 +448,33 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     /** The TCP port on 127.0.0.1; the same across {@link #restart()}. */
-    int port() {
+    public int port() {
         return port;
     }
 
     /** {@code redis://127.0.0.1:PORT}. */
-    String uri() {
+    public String uri() {
         return "redis://" + HOST + ":" + port;
     }
 
     /** The executable this server runs. */
-    Path binary() {
+    public Path binary() {
         return binary.path();
     }
 
     /** The server's log file (all starts of this instance, each after a {@code ===} line). */
-    Path log() {
+    public Path log() {
         return log;
     }
 
     /** Whether the process is running (started and neither stopped nor exited). */
-    boolean isRunning() {
+    public boolean isRunning() {
         Process p = process;
         return p != null && p.isAlive();
     }
 
     /** {@code redis_version} from {@code INFO server}, e.g. {@code 7.0.15}. */
-    String version() {
+    public String version() {
         String info = command("INFO", "server");
         for (String line : info.split("\r?\n")) {
             if (line.startsWith("redis_version:")) {
@@ -456,7 +489,7 @@ final class RedisServerProcess implements AutoCloseable {
      * (bounded) for it to exit; from then on connections to {@link #port()} are refused. Does
      * nothing if it is not running.
      */
-    synchronized void stop() {
+    public synchronized void stop() {
         Process p = process;
         if (p != null) {
             kill(p);
@@ -469,7 +502,7 @@ final class RedisServerProcess implements AutoCloseable {
      *
      * @throws IllegalStateException if it does not come back in time, or after {@link #close()}
      */
-    synchronized void restart() {
+    public synchronized void restart() {
         if (closed) {
             throw new IllegalStateException("closed: " + uri());
         }
@@ -514,7 +547,7 @@ final class RedisServerProcess implements AutoCloseable {
      * @throws UncheckedIOException if the server cannot be reached or does not answer in
      *         {@value #COMMAND_TIMEOUT_SECONDS} s
      */
-    String command(String... args) {
+    public String command(String... args) {
         try {
             Object reply = roundTrip(port, COMMAND_TIMEOUT, args);
             return reply == null ? null : render(reply);

@@ -5,8 +5,10 @@ import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.Optional;
+import org.chatloop.core.Directory;
 import org.chatloop.core.HubGroup;
 import org.chatloop.core.HubOptions;
+import org.chatloop.core.RoomBus;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.tcp.TcpChatServer;
 import org.chatloop.udp.UdpChatServer;
@@ -67,7 +69,29 @@ public final class ChatServer implements AutoCloseable {
      * @throws ListenerException if a listener cannot be bound (then nothing is left running)
      */
     public static ChatServer start(ChatServerOptions options, int loops) throws IOException {
+        return start(options, loops, null, null);
+    }
+
+    /**
+     * Starts {@code loops} loop threads whose hub shards share {@code directory} and {@code bus}
+     * (a chat that spans processes, such as a cluster over Redis), and binds every listener that
+     * {@code options} turns on. Stopping the server stops its loops; the directory and bus are the
+     * caller's to close (close a cluster before stopping the server, so that the other nodes hear
+     * this one's members leave).
+     *
+     * @param options the listeners and the hub
+     * @param loops how many loops, at least 1
+     * @param directory the names and rooms every shard shares, or null for this process's own
+     * @param bus how frames reach the other shards, or null for this process's own
+     * @return the running server
+     * @throws ListenerException if a listener cannot be bound (then nothing is left running)
+     */
+    public static ChatServer start(ChatServerOptions options, int loops, Directory directory,
+                                   RoomBus bus) throws IOException {
         Objects.requireNonNull(options, "options");
+        if ((directory == null) != (bus == null)) {
+            throw new IllegalArgumentException("give both a directory and a bus, or neither");
+        }
         int shortest = Integer.MAX_VALUE;
         if (options.tcp() != null) {
             shortest = Math.min(shortest, options.tcp().maxLineBytes());
@@ -82,7 +106,8 @@ public final class ChatServer implements AutoCloseable {
                 Math.min(options.hub().maxReplyBytes(), shortest)));
         // Until the loops start, this thread sets them up: every listener is bound here, and a
         // failure closes the loops (and with them every socket bound so far) before it returns.
-        HubGroup group = HubGroup.create(loops, hubOptions);
+        HubGroup group = directory == null ? HubGroup.create(loops, hubOptions)
+                : HubGroup.create(loops, hubOptions, directory, bus);
         String listener = "tcp";
         try {
             TcpChatServer t = null;

@@ -15,12 +15,16 @@ import java.util.concurrent.CountDownLatch;
 import javax.net.ssl.SSLContext;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.HubOptions;
+import org.chatloop.redis.ClusterFlags;
+import org.chatloop.redis.ClusterOptions;
+import org.chatloop.redis.RedisCluster;
 import org.chatloop.tcp.PemTls;
 import org.chatloop.tcp.TcpServerOptions;
 import org.chatloop.tcp.WebSocketOptions;
 import org.chatloop.udp.UdpServerOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -163,16 +167,40 @@ public final class Main implements Runnable {
                 + "client may take for its TLS handshake and its HTTP request "
                 + "(default: ${DEFAULT-VALUE})")
         long handshakeTimeout = TCP.handshakeTimeout().toSeconds();
+        @Option(names = "--reuse-port", description = "bind every listener with SO_REUSEPORT, "
+                + "so that several servers (cluster nodes) share the ports and the kernel spreads "
+                + "clients over them")
+        boolean reusePort;
+        @Mixin
+        ClusterFlags clusterFlags = new ClusterFlags();
 
         @Override
         public Integer call() throws InterruptedException {
             ChatServerOptions options = options();
+            ClusterOptions clusterOptions = clusterFlags.options(spec);
+            if (clusterOptions != null && loops > 255) {
+                throw bad("Invalid value for option '--loops': at most 255 with --cluster");
+            }
             SSLContext tls = options.tcp() != null ? options.tcp().tls()
                     : options.http() != null ? options.http().tls() : null;
+            RedisCluster cluster = null;
+            if (clusterOptions != null) {
+                try {
+                    cluster = RedisCluster.connect(clusterOptions);
+                } catch (IllegalStateException e) {
+                    spec.commandLine().getErr().println("chat-server: " + e.getMessage());
+                    return 1;
+                }
+            }
             ChatServer server;
             try {
-                server = ChatServer.start(options, loops);
+                server = ChatServer.start(options, loops,
+                        cluster == null ? null : cluster.directory(),
+                        cluster == null ? null : cluster.bus());
             } catch (ChatServer.ListenerException e) {
+                if (cluster != null) {
+                    cluster.close();
+                }
                 int port = switch (e.listener()) {
                     case "tcp" -> tcpPort;
                     case "udp" -> udpPort;
@@ -183,6 +211,9 @@ public final class Main implements Runnable {
                         + describe(e.getCause()));
                 return 1;
             } catch (IOException e) {
+                if (cluster != null) {
+                    cluster.close();
+                }
                 spec.commandLine().getErr().println("chat-server: " + describe(e));
                 return 1;
             }
@@ -193,9 +224,17 @@ public final class Main implements Runnable {
                     + " (udp)"));
             server.httpAddress().ifPresent(a -> out.println("listening on " + Addresses.format(a)
                     + (tls == null ? " (http)" : " (https)")));
+            if (cluster != null) {
+                out.println(ClusterFlags.joined(cluster));
+            }
             out.flush();
             CountDownLatch forever = new CountDownLatch(1);
+            RedisCluster node = cluster;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (node != null) {
+                    // First, so that the other nodes hear this one's members leave.
+                    node.close();
+                }
                 server.stop();
                 System.out.flush();
                 // Exit 0 after an orderly shutdown on SIGINT/SIGTERM (the JVM would report 130/143).
@@ -248,7 +287,8 @@ public final class Main implements Runnable {
                     .withMaxLinesPerSecond(maxLinesPerSecond).withMaxClientsPerIp(maxClientsPerIp)
                     .withKeepAlive(Duration.ofSeconds(keepAliveIdle),
                             Duration.ofSeconds(keepAliveInterval), keepAliveCount)
-                    .withTls(tls).withHandshakeTimeout(Duration.ofSeconds(handshakeTimeout));
+                    .withTls(tls).withHandshakeTimeout(Duration.ofSeconds(handshakeTimeout))
+                    .withReusePort(reusePort);
             stream = stream.withMaxClients(maxClients);
             TcpServerOptions tcp = tcpPort < 0 ? null : stream.withPort(tcpPort)
                     .withIdleTimeout(Duration.ofSeconds(idleTimeout));
@@ -260,7 +300,8 @@ public final class Main implements Runnable {
                         .withMaxQueuedDatagrams(maxQueuedDatagrams)
                         .withAddressValidation(addressValidation)
                         .withMaxLinesPerSecond(maxLinesPerSecond)
-                        .withMaxClientsPerIp(maxClientsPerIp).withMaxClients(maxClients);
+                        .withMaxClientsPerIp(maxClientsPerIp).withMaxClients(maxClients)
+                        .withReusePort(reusePort);
             }
             WebSocketOptions ws = WebSocketOptions.defaults()
                     .withAllowedOrigins(new LinkedHashSet<>(allowedOrigins));

@@ -42,7 +42,8 @@ class MainTest {
         String help = out.toString(StandardCharsets.UTF_8);
         for (String flag : new String[] {"--tcp-port", "--udp-port", "--http-port",
                 "--max-pending-bytes", "--heartbeat-timeout", "--address-validation",
-                "--allowed-origin", "--tls-cert", "--handshake-timeout"}) {
+                "--allowed-origin", "--tls-cert", "--handshake-timeout", "--cluster",
+                "--node-name", "--cluster-ttl", "--reuse-port"}) {
             assertTrue(help.contains(flag), flag + " in " + help);
         }
         assertTrue(help.contains("(default: 9001)") && help.contains("(default: 8080)"), help);
@@ -86,6 +87,9 @@ class MainTest {
         "--allowed-origin,chat.example,--allowed-origin",
         "--tls-cert,/nonexistent.pem,--tls-key",
         "--bogus,1,--bogus",
+        "--cluster,http://127.0.0.1:6379,--cluster",
+        "--cluster,redis://127.0.0.1,--cluster",
+        "--node-name,a,--node-name",
     })
     void aBadFlagIsNamedWithExitTwo(String flag, String value, String named) {
         assertEquals(2, run("server", flag, value));
@@ -97,6 +101,26 @@ class MainTest {
     void everyListenerOffIsABadFlag() {
         assertEquals(2, run("server", "--tcp-port", "-1", "--udp-port", "-1", "--http-port", "-1"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("every listener is off"));
+    }
+
+    @Test
+    void aClusterTtlOutOfRangeIsABadFlag() {
+        assertEquals(2, run("server", "--cluster", "redis://127.0.0.1:6379", "--cluster-ttl", "0"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--cluster-ttl"));
+    }
+
+    @Test
+    void anUnreachableRedisExitsOneNamingIt() throws Exception {
+        int free;
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.bind(new InetSocketAddress("127.0.0.1", 0));
+            free = probe.getLocalPort();
+        }
+        assertEquals(1, run("server", "--tcp-port", "0", "--udp-port", "0", "--http-port", "-1",
+                "--cluster", "redis://127.0.0.1:" + free));
+        String msg = err.toString(StandardCharsets.UTF_8);
+        assertTrue(msg.startsWith("chat-server: cannot join the cluster at redis://127.0.0.1:"
+                + free), msg);
     }
 
     @Test

@@ -18,8 +18,12 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.HubOptions;
+import org.chatloop.redis.ClusterFlags;
+import org.chatloop.redis.ClusterOptions;
+import org.chatloop.redis.RedisCluster;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -180,6 +184,12 @@ public final class Main implements Runnable {
         @Option(names = "--handshake-timeout", paramLabel = "S", description = "seconds a TLS "
                 + "client may take to finish its handshake (default: ${DEFAULT-VALUE})")
         long handshakeTimeout = TcpServerOptions.defaults().handshakeTimeout().toSeconds();
+        @Option(names = "--reuse-port", description = "bind with SO_REUSEPORT, so that several "
+                + "servers (cluster nodes) share the port and the kernel spreads connections "
+                + "over them")
+        boolean reusePort;
+        @Mixin
+        ClusterFlags clusterFlags = new ClusterFlags();
 
         @Override
         public Integer call() throws IOException, InterruptedException {
@@ -210,12 +220,32 @@ public final class Main implements Runnable {
                     .withIdleTimeout(Duration.ofSeconds(idleTimeout))
                     .withKeepAlive(Duration.ofSeconds(keepAliveIdle),
                             Duration.ofSeconds(keepAliveInterval), keepAliveCount)
-                    .withTls(tls).withHandshakeTimeout(Duration.ofSeconds(handshakeTimeout));
+                    .withTls(tls).withHandshakeTimeout(Duration.ofSeconds(handshakeTimeout))
+                    .withReusePort(reusePort);
+            ClusterOptions clusterOptions = clusterFlags.options(spec);
+            if (clusterOptions != null && loops > 255) {
+                throw new ParameterException(spec.commandLine(),
+                        "Invalid value for option '--loops': at most 255 with --cluster");
+            }
+            RedisCluster cluster = null;
+            if (clusterOptions != null) {
+                try {
+                    cluster = RedisCluster.connect(clusterOptions);
+                } catch (IllegalStateException e) {
+                    spec.commandLine().getErr().println("chat-tcp server: " + e.getMessage());
+                    return 1;
+                }
+            }
+            HubOptions hubOptions = HubOptions.defaults().withAnnounceLimit(announceLimit);
             TcpChatServer server;
             try {
-                server = TcpChatServer.start(options,
-                        HubOptions.defaults().withAnnounceLimit(announceLimit), loops);
+                server = cluster == null ? TcpChatServer.start(options, hubOptions, loops)
+                        : TcpChatServer.start(options, hubOptions, loops, cluster.directory(),
+                                cluster.bus());
             } catch (IOException e) {
+                if (cluster != null) {
+                    cluster.close();
+                }
                 spec.commandLine().getErr().println("chat-tcp server: cannot bind "
                         + Addresses.format(bind) + ": " + describe(e));
                 return 1;
@@ -223,9 +253,17 @@ public final class Main implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             out.println("listening on " + Addresses.format(server.localAddress())
                     + (tls == null ? " (tcp)" : " (tls)"));
+            if (cluster != null) {
+                out.println(ClusterFlags.joined(cluster));
+            }
             out.flush();
             CountDownLatch forever = new CountDownLatch(1);
+            RedisCluster node = cluster;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (node != null) {
+                    // First, so that the other nodes hear this one's members leave.
+                    node.close();
+                }
                 server.stop();
                 System.out.flush();
                 // Exit 0 after an orderly shutdown on SIGINT/SIGTERM (the JVM would report 130/143).

@@ -18,9 +18,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.chatloop.core.ChatHub;
+import org.chatloop.core.Directory;
 import org.chatloop.core.Frame;
 import org.chatloop.core.HubGroup;
 import org.chatloop.core.HubOptions;
+import org.chatloop.core.RoomBus;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.loop.IoHandler;
 
@@ -128,6 +130,13 @@ public final class TcpChatServer implements AutoCloseable {
         ServerSocketChannel ch = ServerSocketChannel.open();
         try {
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            if (options.reusePort()) {
+                if (!ch.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT)) {
+                    throw new IOException("SO_REUSEPORT is not supported on this platform "
+                            + "(reusePort is on)");
+                }
+                ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            }
             ch.bind(new InetSocketAddress(options.host(), options.port()), options.backlog());
             ch.configureBlocking(false);
             this.localAddress = (InetSocketAddress) ch.getLocalAddress();
@@ -172,7 +181,7 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions)
             throws IOException {
-        return start(options, hubOptions, 1, null);
+        return start(options, hubOptions, 1, null, null, null);
     }
 
     /**
@@ -187,7 +196,27 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions, int loops)
             throws IOException {
-        return start(options, hubOptions, loops, null);
+        return start(options, hubOptions, loops, null, null, null);
+    }
+
+    /**
+     * Binds a server with {@code loops} loop threads of its own whose hub shards share
+     * {@code directory} and {@code bus} (for a chat that spans processes, say over Redis), and
+     * starts serving. Stopping the server stops its loops; the directory and bus are the
+     * caller's to close.
+     *
+     * @param options the settings
+     * @param hubOptions every hub shard's settings
+     * @param loops how many loops, at least 1
+     * @param directory the names and rooms the shards share
+     * @param bus how frames reach the other shards
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions, int loops,
+                                      Directory directory, RoomBus bus) throws IOException {
+        return start(options, hubOptions, loops, null, Objects.requireNonNull(directory,
+                "directory"), Objects.requireNonNull(bus, "bus"));
     }
 
     /**
@@ -205,7 +234,8 @@ public final class TcpChatServer implements AutoCloseable {
      */
     public static TcpChatServer startWebSocket(TcpServerOptions options, HubOptions hubOptions,
                                                WebSocketOptions webSocket) throws IOException {
-        return start(options, hubOptions, 1, Objects.requireNonNull(webSocket, "webSocket"));
+        return start(options, hubOptions, 1, Objects.requireNonNull(webSocket, "webSocket"), null,
+                null);
     }
 
     /**
@@ -221,16 +251,19 @@ public final class TcpChatServer implements AutoCloseable {
     public static TcpChatServer startWebSocket(TcpServerOptions options, HubOptions hubOptions,
                                                WebSocketOptions webSocket, int loops)
             throws IOException {
-        return start(options, hubOptions, loops, Objects.requireNonNull(webSocket, "webSocket"));
+        return start(options, hubOptions, loops, Objects.requireNonNull(webSocket, "webSocket"),
+                null, null);
     }
 
     private static TcpChatServer start(TcpServerOptions options, HubOptions hubOptions, int loops,
-                                       WebSocketOptions webSocket) throws IOException {
+                                       WebSocketOptions webSocket, Directory directory,
+                                       RoomBus bus) throws IOException {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(hubOptions, "hubOptions");
         HubOptions bounded = hubOptions.withMaxReplyBytes(
                 Math.min(hubOptions.maxReplyBytes(), options.maxLineBytes()));
-        HubGroup group = HubGroup.create(loops, bounded);
+        HubGroup group = directory == null ? HubGroup.create(loops, bounded)
+                : HubGroup.create(loops, bounded, directory, bus);
         TcpChatServer server;
         try {
             server = new TcpChatServer(group, options, true, webSocket);

@@ -45,13 +45,18 @@ import javax.net.ssl.SSLContext;
  * @param handshakeTimeout how long a TLS client may take to finish its handshake before it is
  *                         closed (10 s by default); a TLS client joins the lobby only
  *                         once its handshake is done
+ * @param reusePort whether the listener sets {@code SO_REUSEPORT} before it binds (false by
+ *                  default), so that several servers (say the nodes of a cluster, in processes
+ *                  of their own) can bind the same host and port, each with this option on, and
+ *                  the kernel spreads new connections over them. Binding fails with an
+ *                  {@link java.io.IOException} where the platform does not support the option
  */
 public record TcpServerOptions(String host, int port, int backlog, int maxLineBytes,
                                int maxClients, int maxPendingBytes, Duration slowConsumerTimeout,
                                Duration shutdownFlushTimeout, int maxLinesPerSecond,
                                int maxClientsPerIp, Duration idleTimeout, Duration keepAliveIdle,
                                Duration keepAliveInterval, int keepAliveCount, SSLContext tls,
-                               Duration handshakeTimeout) {
+                               Duration handshakeTimeout, boolean reusePort) {
 
     /** Validates every setting. */
     public TcpServerOptions {
@@ -110,12 +115,14 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
 
     /**
      * @return the defaults: 127.0.0.1:9001, backlog 1024, 4096-byte lines, 10000 clients, 1 MiB,
-     *         no line rate, address or idle limit, keepalive 60 s + 6 x 10 s, plain TCP
+     *         no line rate, address or idle limit, keepalive 60 s + 6 x 10 s, plain TCP, no
+     *         {@code SO_REUSEPORT}
      */
     public static TcpServerOptions defaults() {
         return new TcpServerOptions("127.0.0.1", 9001, 1024, 4096, 10_000, 1 << 20,
                 Duration.ofSeconds(5), Duration.ofSeconds(2), 0, 0, Duration.ZERO,
-                Duration.ofSeconds(60), Duration.ofSeconds(10), 6, null, Duration.ofSeconds(10));
+                Duration.ofSeconds(60), Duration.ofSeconds(10), 6, null, Duration.ofSeconds(10),
+                false);
     }
 
     /** @return these options with another host */
@@ -123,7 +130,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(h, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another port (0 for any free port) */
@@ -131,7 +138,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, p, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another listen backlog */
@@ -139,7 +146,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, b, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another line limit */
@@ -147,7 +154,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, n, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another connection limit */
@@ -155,7 +162,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, n, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another bound on each connection's unsent output */
@@ -163,7 +170,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, n,
                 slowConsumerTimeout, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another time a connection may stay congested */
@@ -171,7 +178,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 d, shutdownFlushTimeout,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another shutdown flush timeout */
@@ -179,28 +186,28 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, d,
                 maxLinesPerSecond, maxClientsPerIp, idleTimeout, keepAliveIdle, keepAliveInterval,
-                keepAliveCount, tls, handshakeTimeout);
+                keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another line rate per client (0 for none) */
     public TcpServerOptions withMaxLinesPerSecond(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, n, maxClientsPerIp, idleTimeout,
-                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout);
+                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another limit of connections per IP address (0 for none) */
     public TcpServerOptions withMaxClientsPerIp(int n) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, n, idleTimeout,
-                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout);
+                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /** @return these options with another idle timeout for silent connections (zero for none) */
     public TcpServerOptions withIdleTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp, d,
-                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout);
+                keepAliveIdle, keepAliveInterval, keepAliveCount, tls, handshakeTimeout, reusePort);
     }
 
     /**
@@ -211,7 +218,7 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp,
                 idleTimeout, idle, interval, count, tls,
-                handshakeTimeout);
+                handshakeTimeout, reusePort);
     }
 
     /** @return these options serving TLS with {@code context} ({@code null}: plain TCP) */
@@ -219,13 +226,24 @@ public record TcpServerOptions(String host, int port, int backlog, int maxLineBy
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp,
                 idleTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, context,
-                handshakeTimeout);
+                handshakeTimeout, reusePort);
     }
 
     /** @return these options with another TLS handshake timeout */
     public TcpServerOptions withHandshakeTimeout(Duration d) {
         return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
                 slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp,
-                idleTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, tls, d);
+                idleTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, tls, d, reusePort);
+    }
+
+    /**
+     * @return these options with {@code SO_REUSEPORT} on or off, so that several servers can
+     *         bind one port (see {@link #reusePort()})
+     */
+    public TcpServerOptions withReusePort(boolean on) {
+        return new TcpServerOptions(host, port, backlog, maxLineBytes, maxClients, maxPendingBytes,
+                slowConsumerTimeout, shutdownFlushTimeout, maxLinesPerSecond, maxClientsPerIp,
+                idleTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, tls,
+                handshakeTimeout, on);
     }
 }

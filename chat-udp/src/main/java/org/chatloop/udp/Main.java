@@ -15,8 +15,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.HubOptions;
+import org.chatloop.redis.ClusterFlags;
+import org.chatloop.redis.ClusterOptions;
+import org.chatloop.redis.RedisCluster;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -178,6 +182,13 @@ public final class Main {
         @Option(names = "--announce-limit", paramLabel = "N", description = "Largest room whose joins and leaves are announced one by one; larger rooms get a summary every few seconds (default: ${DEFAULT-VALUE}).")
         int announceLimit = HubOptions.defaults().announceLimit();
 
+        @Option(names = "--reuse-port", description = "bind with SO_REUSEPORT, so that several "
+                + "servers (cluster nodes) share the port and the kernel spreads clients over them")
+        boolean reusePort;
+
+        @Mixin
+        ClusterFlags clusterFlags = new ClusterFlags();
+
         private final Consumer<Runnable> onTermination;
 
         ServerCommand(Consumer<Runnable> onTermination) {
@@ -199,20 +210,45 @@ public final class Main {
             InetSocketAddress bind = resolve(spec, host, port);
             UdpServerOptions options = new UdpServerOptions(host, port, maxMessageBytes,
                     maxClients, Duration.ofSeconds(heartbeatTimeout), maxQueuedDatagrams,
-                    addressValidation, maxLinesPerSecond, maxClientsPerIp);
+                    addressValidation, maxLinesPerSecond, maxClientsPerIp, reusePort);
+            ClusterOptions clusterOptions = clusterFlags.options(spec);
             PrintWriter out = spec.commandLine().getOut();
+            RedisCluster cluster = null;
+            if (clusterOptions != null) {
+                try {
+                    cluster = RedisCluster.connect(clusterOptions);
+                } catch (IllegalStateException e) {
+                    spec.commandLine().getErr().println("chat-udp server: " + e.getMessage());
+                    return EXIT_FAILED;
+                }
+            }
+            HubOptions hubOptions = HubOptions.defaults().withAnnounceLimit(announceLimit);
             UdpChatServer server;
             try {
-                server = UdpChatServer.start(options,
-                        HubOptions.defaults().withAnnounceLimit(announceLimit));
+                server = cluster == null ? UdpChatServer.start(options, hubOptions)
+                        : UdpChatServer.start(options, hubOptions, cluster.directory(),
+                                cluster.bus());
             } catch (IOException e) {
+                if (cluster != null) {
+                    cluster.close();
+                }
                 spec.commandLine().getErr().println("chat-udp server: cannot bind "
                         + Addresses.format(bind) + ": " + describe(e));
                 return EXIT_FAILED;
             }
-            onTermination.accept(server::stop);
+            RedisCluster node = cluster;
+            onTermination.accept(() -> {
+                if (node != null) {
+                    // First, so that the other nodes hear this one's members leave.
+                    node.close();
+                }
+                server.stop();
+            });
             InetSocketAddress bound = server.localAddress();
             out.println("listening on " + Addresses.format(bound) + " (udp)");
+            if (cluster != null) {
+                out.println(ClusterFlags.joined(cluster));
+            }
             out.flush();
             while (!server.awaitStopped(1, TimeUnit.HOURS)) {
                 // serve until stopped

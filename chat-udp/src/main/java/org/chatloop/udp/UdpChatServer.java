@@ -22,10 +22,12 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.chatloop.core.ChatHub;
+import org.chatloop.core.Directory;
 import org.chatloop.core.Frame;
 import org.chatloop.core.HubGroup;
 import org.chatloop.core.HubOptions;
 import org.chatloop.core.LeaveReason;
+import org.chatloop.core.RoomBus;
 import org.chatloop.loop.EventLoop;
 import org.chatloop.loop.LoopTimer;
 import org.chatloop.loop.TokenBucket;
@@ -182,6 +184,27 @@ public final class UdpChatServer implements AutoCloseable {
         return start(options, hubOptions, UnaryOperator.identity());
     }
 
+    /**
+     * Binds a server on a new loop thread with a new hub whose names and rooms are shared with
+     * other shards through {@code directory} and {@code bus} (for a chat that spans processes, say
+     * over Redis). Stopping the server stops its loop; the directory and bus are the caller's to
+     * close.
+     *
+     * @param options where to bind, and limits
+     * @param hubOptions the hub's settings
+     * @param directory the names and rooms the hub shares
+     * @param bus how frames reach the other shards
+     * @return the running server
+     * @throws IOException if the address cannot be bound
+     */
+    public static UdpChatServer start(UdpServerOptions options, HubOptions hubOptions,
+                                      Directory directory, RoomBus bus) throws IOException {
+        Objects.requireNonNull(directory, "directory");
+        Objects.requireNonNull(bus, "bus");
+        return start(options, hubOptions, UnaryOperator.identity(),
+                (loop, bounded) -> new ChatHub(loop, bounded, directory, bus));
+    }
+
     static UdpChatServer start(UdpServerOptions options, UnaryOperator<DatagramSender.Wire> wires)
             throws IOException {
         return start(options, HubOptions.defaults(), wires);
@@ -189,13 +212,20 @@ public final class UdpChatServer implements AutoCloseable {
 
     static UdpChatServer start(UdpServerOptions options, HubOptions hubOptions,
                                UnaryOperator<DatagramSender.Wire> wires) throws IOException {
+        return start(options, hubOptions, wires, ChatHub::new);
+    }
+
+    private static UdpChatServer start(UdpServerOptions options, HubOptions hubOptions,
+                                       UnaryOperator<DatagramSender.Wire> wires,
+                                       java.util.function.BiFunction<EventLoop, HubOptions, ChatHub> hubs)
+            throws IOException {
         Objects.requireNonNull(hubOptions, "hubOptions");
         EventLoop loop = new EventLoop();
         UdpChatServer server;
         try {
             HubOptions bounded = hubOptions.withMaxReplyBytes(
                     Math.min(hubOptions.maxReplyBytes(), options.maxMessageBytes()));
-            server = bind(loop, new ChatHub(loop, bounded), options, true, wires);
+            server = bind(loop, hubs.apply(loop, bounded), options, true, wires);
         } catch (IOException | RuntimeException e) {
             loop.close();
             throw e;
@@ -290,6 +320,13 @@ public final class UdpChatServer implements AutoCloseable {
             channel.configureBlocking(false);
             channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
             channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
+            if (options.reusePort()) {
+                if (!channel.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT)) {
+                    throw new IOException("SO_REUSEPORT is not supported on this platform "
+                            + "(reusePort is on)");
+                }
+                channel.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            }
             channel.bind(address);
             UdpChatServer server = new UdpChatServer(loop, hub, options, ownsLoop, channel, wires);
             LOG.log(Level.DEBUG, "listening on {0} (udp)", server.localAddress);

@@ -27,11 +27,17 @@ import java.util.Objects;
  * @param maxClientsPerIp registrations from one IP address at once (0, the default, is no
  *                        limit); a further one gets {@code ! too many connections from your
  *                        address}
+ * @param reusePort whether the channel sets {@code SO_REUSEPORT} before it binds (false by
+ *                  default), so that several servers (say the nodes of a cluster, in processes
+ *                  of their own) can bind the same host and port, each with this option on, and
+ *                  the kernel spreads source addresses over them (a given source keeps reaching
+ *                  the same server while the set of servers stays the same). Binding fails with
+ *                  an {@link java.io.IOException} where the platform does not support the option
  */
 public record UdpServerOptions(String host, int port, int maxMessageBytes, int maxClients,
                                Duration heartbeatTimeout, int maxQueuedDatagrams,
                                AddressValidation addressValidation, int maxLinesPerSecond,
-                               int maxClientsPerIp) {
+                               int maxClientsPerIp, boolean reusePort) {
 
     /**
      * Whether the server validates source addresses: the first datagram from an unvalidated
@@ -62,6 +68,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      * @param addressValidation on, off, or auto (on unless bound to loopback)
      * @param maxLinesPerSecond datagrams a client may send per second, 0 for no limit
      * @param maxClientsPerIp registrations per IP address at most, 0 for no limit
+     * @param reusePort whether to set {@code SO_REUSEPORT} before binding
      * @throws IllegalArgumentException if a setting is out of range
      */
     public UdpServerOptions {
@@ -102,11 +109,12 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
 
     /**
      * @return the defaults: 127.0.0.1:9001, 4096-byte messages, 10000 clients, 10 s heartbeat
-     *         timeout, 65536 queued datagrams, address validation auto, no rate or address limit
+     *         timeout, 65536 queued datagrams, address validation auto, no rate or address
+     *         limit, no {@code SO_REUSEPORT}
      */
     public static UdpServerOptions defaults() {
         return new UdpServerOptions("127.0.0.1", 9001, 4096, 10_000, Duration.ofSeconds(10),
-                65_536, AddressValidation.AUTO, 0, 0);
+                65_536, AddressValidation.AUTO, 0, 0, false);
     }
 
     /**
@@ -116,7 +124,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
     public UdpServerOptions withHost(String h) {
         return new UdpServerOptions(h, port, maxMessageBytes, maxClients, heartbeatTimeout,
                 maxQueuedDatagrams, addressValidation,
-                maxLinesPerSecond, maxClientsPerIp);
+                maxLinesPerSecond, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -126,7 +134,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
     public UdpServerOptions withPort(int p) {
         return new UdpServerOptions(host, p, maxMessageBytes, maxClients, heartbeatTimeout,
                 maxQueuedDatagrams, addressValidation,
-                maxLinesPerSecond, maxClientsPerIp);
+                maxLinesPerSecond, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -136,7 +144,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
     public UdpServerOptions withMaxMessageBytes(int n) {
         return new UdpServerOptions(host, port, n, maxClients, heartbeatTimeout,
                 maxQueuedDatagrams, addressValidation,
-                maxLinesPerSecond, maxClientsPerIp);
+                maxLinesPerSecond, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -146,7 +154,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
     public UdpServerOptions withMaxClients(int n) {
         return new UdpServerOptions(host, port, maxMessageBytes, n, heartbeatTimeout,
                 maxQueuedDatagrams, addressValidation,
-                maxLinesPerSecond, maxClientsPerIp);
+                maxLinesPerSecond, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -156,7 +164,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
     public UdpServerOptions withHeartbeatTimeout(Duration d) {
         return new UdpServerOptions(host, port, maxMessageBytes, maxClients, d,
                 maxQueuedDatagrams, addressValidation,
-                maxLinesPerSecond, maxClientsPerIp);
+                maxLinesPerSecond, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -165,7 +173,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withMaxQueuedDatagrams(int n) {
         return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout, n,
-                addressValidation, maxLinesPerSecond, maxClientsPerIp);
+                addressValidation, maxLinesPerSecond, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -174,7 +182,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withAddressValidation(AddressValidation v) {
         return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout,
-                maxQueuedDatagrams, v, maxLinesPerSecond, maxClientsPerIp);
+                maxQueuedDatagrams, v, maxLinesPerSecond, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -183,7 +191,7 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withMaxLinesPerSecond(int n) {
         return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout,
-                maxQueuedDatagrams, addressValidation, n, maxClientsPerIp);
+                maxQueuedDatagrams, addressValidation, n, maxClientsPerIp, reusePort);
     }
 
     /**
@@ -192,6 +200,16 @@ public record UdpServerOptions(String host, int port, int maxMessageBytes, int m
      */
     public UdpServerOptions withMaxClientsPerIp(int n) {
         return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout,
-                maxQueuedDatagrams, addressValidation, maxLinesPerSecond, n);
+                maxQueuedDatagrams, addressValidation, maxLinesPerSecond, n, reusePort);
+    }
+
+    /**
+     * @param on whether to set {@code SO_REUSEPORT} before binding
+     * @return these options with {@code SO_REUSEPORT} on or off, so that several servers can
+     *         bind one port (see {@link #reusePort()})
+     */
+    public UdpServerOptions withReusePort(boolean on) {
+        return new UdpServerOptions(host, port, maxMessageBytes, maxClients, heartbeatTimeout,
+                maxQueuedDatagrams, addressValidation, maxLinesPerSecond, maxClientsPerIp, on);
     }
 }

@@ -12,7 +12,7 @@ class UdpServerOptionsTest {
     @Test
     void shouldDefaultToTheDocumentedValues() {
         assertEquals(new UdpServerOptions("127.0.0.1", 9001, 4096, 10_000, Duration.ofSeconds(10),
-                65_536, UdpServerOptions.AddressValidation.AUTO, 0, 0), d);
+                65_536, UdpServerOptions.AddressValidation.AUTO, 0, 0, false), d);
     }
 
     @Test
@@ -29,6 +29,8 @@ class UdpServerOptionsTest {
                 d.withAddressValidation(UdpServerOptions.AddressValidation.ON).addressValidation());
         assertEquals(5, d.withMaxLinesPerSecond(5).maxLinesPerSecond());
         assertEquals(2, d.withMaxClientsPerIp(2).maxClientsPerIp());
+        assertEquals(true, d.withReusePort(true).reusePort());
+        assertEquals(d, d.withReusePort(true).withReusePort(false));
     }
 
     @Test
