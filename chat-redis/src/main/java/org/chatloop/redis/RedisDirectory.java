@@ -318,6 +318,44 @@ final class RedisDirectory implements Directory {
      * the loser's node is told, and renames its client.
      */
     void restore() {
+        // First drop what Redis still holds for this node but this node no longer has (members
+        // that left, names released, while the link was down), then add what it has. Redis is
+        // read before this node's state, so that a member who joins meanwhile is not dropped.
+        java.util.Set<String> inRedis = node.commands.sync().smembers(prefix + "members:"
+                + node.slot);
+        java.util.Set<String> held = new java.util.HashSet<>();
+        for (Map.Entry<String, LocalRoom> r : rooms.entrySet()) {
+            for (String name : r.getValue().members.values()) {
+                held.add(r.getKey() + "\n" + entry(name));
+            }
+        }
+        int stale = 0;
+        for (String e : inRedis) {
+            int nl = e.indexOf('\n');
+            if (nl > 0 && !held.contains(e)) {
+                String roomKey = e.substring(0, nl);
+                node.commands.sync().eval(Scripts.MEMBER, ScriptOutputType.INTEGER,
+                        new String[] {prefix + "room:" + roomKey, prefix + "rooms",
+                                      prefix + "roomnames", prefix + "members:" + node.slot},
+                        roomKey, roomKey, e.substring(nl + 1), "", RedisCluster.LOBBY_KEY);
+                stale++;
+            }
+        }
+        for (String key : node.commands.sync().smembers(nicksOf(node.slot))) {
+            String v = node.commands.sync().get(nickKey(key));
+            Optional<Claim> c = parseClaim(v);
+            LocalClaim mine = claims.get(key);
+            if (c.isPresent() && c.get().holder().shard() >> 8 == node.slot
+                    && (mine == null || !mine.holder().equals(c.get().holder()))) {
+                node.commands.sync().eval(Scripts.RELEASE, ScriptOutputType.INTEGER,
+                        new String[] {nickKey(key), nicksOf(node.slot)},
+                        Integer.toString(c.get().holder().shard()),
+                        Long.toString(c.get().holder().clientId()), key);
+                stale++;
+            } else if (c.isEmpty()) {
+                node.commands.sync().srem(nicksOf(node.slot), key);
+            }
+        }
         int members = 0;
         for (Map.Entry<String, LocalRoom> r : rooms.entrySet()) {
             for (String name : r.getValue().members.values()) {
@@ -348,8 +386,10 @@ final class RedisDirectory implements Directory {
                                 old.holder().clientId(), old.name(), nameLostReason(old.name())));
             }
         }
+        node.roomBus().resubscribe();
         LOG.log(Level.INFO, "restored {0} memberships and {1} names in Redis ({2} names lost "
-                + "to other nodes)", members, claims.size(), lost);
+                + "to other nodes, {3} stale entries removed)", members, claims.size(), lost,
+                stale);
     }
 
     static String nameLostReason(String name) {

@@ -371,6 +371,21 @@ final class RedisRoomBus implements RoomBus {
                 clientMessage(NAME_LOST, shard, clientId, ByteBuffer.wrap(body)));
     }
 
+    /**
+     * Cluster thread, after the link came back: subscribes again to every room this node has
+     * members in (Lettuce resubscribes what Redis had confirmed; a subscription asked for while
+     * the link was down was refused, and is made here). Subscribing twice is harmless.
+     */
+    void resubscribe() {
+        List<byte[]> channels = new ArrayList<>();
+        for (String room : subscriptions.keySet()) {
+            channels.add(RedisCluster.bytes(node.roomChannel(room)));
+        }
+        if (!channels.isEmpty()) {
+            node.pubsub.async().subscribe(channels.toArray(new byte[0][]));
+        }
+    }
+
     /** Closes every loop's connection (the node is leaving); the ports become no-ops. */
     void closeAll() {
         for (ClusterPort p : ports) {

@@ -232,6 +232,78 @@ class ClusterTest {
         assertTrue(alice.lines.stream().noneMatch(l -> l.startsWith("!")), alice.lines.toString());
     }
 
+    private static void awaitLink(ClusterNode n, boolean up) {
+        long deadline = System.nanoTime() + ClusterNode.WAIT.toNanos();
+        while (n.cluster.isLinkUp() != up) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the link of " + n.cluster + " is not " + (up ? "up" : "down"));
+            }
+            ClusterNode.pause();
+        }
+    }
+
+    @Test
+    void aMemberWhoLeavesWhileTheLinkIsDownIsGoneFromRedisOnceItIsBack() {
+        ClusterNode a = node(options("a").withReconnectDelay(Duration.ofSeconds(1)), 1);
+        ClusterNode b = node(options("b").withReconnectDelay(Duration.ofSeconds(1)), 1);
+        ClusterNode.Member alice = a.connect();
+        ClusterNode.Member bob = b.connect();
+        alice.nick("alice");
+        bob.nick("bob");
+        redis.command("CLIENT", "KILL", "TYPE", "normal");
+        awaitLink(b, false);
+        bob.say("/quit");
+        awaitLink(b, true);
+        // The restore runs on b's cluster thread once the link is back: ask until it has.
+        long deadline = System.nanoTime() + ClusterNode.WAIT.toNanos();
+        String who = who(alice);
+        while (!who.equals("* in lobby (1): alice") && System.nanoTime() < deadline) {
+            ClusterNode.pause();
+            who = who(alice);
+        }
+        assertEquals("* in lobby (1): alice", who);
+        ClusterNode.Member other = a.connect();
+        other.nick("bob");
+    }
+
+    /** Sends {@code /who} and returns its answer. */
+    private static String who(ClusterNode.Member m) {
+        long before = m.lines.stream().filter(l -> l.startsWith("* in ")).count();
+        m.say("/who");
+        long deadline = System.nanoTime() + ClusterNode.WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<String> now = List.copyOf(m.lines);
+            List<String> answers = now.stream().filter(l -> l.startsWith("* in ")).toList();
+            if (answers.size() > before) {
+                return answers.get(answers.size() - 1);
+            }
+            ClusterNode.pause();
+        }
+        throw new AssertionError("no /who answer: " + m.lines);
+    }
+
+    @Test
+    void aRoomJoinedWhileTheSubscriptionIsDownIsSubscribedOnceItIsBack() {
+        ClusterNode a = node(options("a").withReconnectDelay(Duration.ofSeconds(1)), 1);
+        ClusterNode b = node(options("b").withReconnectDelay(Duration.ofSeconds(1)), 1);
+        ClusterNode.Member alice = a.connect();
+        ClusterNode.Member bob = b.connect();
+        alice.nick("alice");
+        bob.nick("bob");
+        awaitSubscribers("lobby", 2);
+        redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+        bob.awaitContaining("cluster link down");
+        bob.say("/join attic");
+        bob.awaitContaining("bob joined attic");
+        bob.awaitContaining("cluster link back");
+        alice.awaitContaining("cluster link back");
+        alice.say("/join attic");
+        alice.awaitContaining("alice joined attic");
+        awaitSubscribers("attic", 2);
+        alice.say("up here");
+        bob.awaitLine("<alice> up here");
+    }
+
     @Test
     void aDroppedSubscriptionIsReportedAsLostMessages() {
         ClusterNode a = node(options("a").withReconnectDelay(Duration.ofSeconds(1)), 1);
