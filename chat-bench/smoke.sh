@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jar=chat-bench/target/benchmarks.jar
 out=$(mktemp -d)
-java -jar "$jar" -f 1 -wi 0 -i 1 -r 1s -foe true -e 'Tls' -e 'WebSocket' -rf json \
+java -jar "$jar" -f 1 -wi 0 -i 1 -r 1s -foe true -e 'Tls' -e 'WebSocket' -e 'Cluster' -rf json \
     -rff "$out/smoke.json"
 # The TLS benchmarks on a small parameter set (every case makes its clients handshake first).
 java -jar "$jar" 'Tls' -f 1 -wi 0 -i 1 -r 1s -foe true -p subscribers=10 -p size=64 \
@@ -18,6 +18,17 @@ java -jar "$jar" 'WebSocketFanOutBenchmark' -f 1 -wi 0 -i 1 -r 1s -foe true -p s
 # chatloop on two loops (not among the default peers): one small room that spans both loops.
 java -jar "$jar" 'TcpFanOutBenchmark' -f 1 -wi 0 -i 1 -r 1s -foe true -p peer=CHATLOOP_2_LOOPS \
     -p subscribers=10 -p size=64 -rf json -rff "$out/smoke-loops.json"
+# The cluster fan-out (servers joined over a Redis it starts) on one small room: a single node
+# beside two nodes, the subscribers split across them.
+java -jar "$jar" 'ClusterFanOutBenchmark' -f 1 -wi 0 -i 1 -r 1s -foe true -p subscribers=100 \
+    -p size=64 -p peer=SINGLE_NODE,TWO_NODES -rf json -rff "$out/smoke-cluster.json"
+# Two nodes publish each message to Redis exactly once (PUBLISH calls per message, INFO commandstats).
+publishes=$(grep -A1 '"redisPublishesPerMessage"' "$out/smoke-cluster.json" | grep '"score"' \
+    | grep -v NaN || true)
+if [ -z "$publishes" ] || ! awk '{ v = $3 + 0; if (v < 0.99 || v > 1.01) exit 1 }' <<< "$publishes"; then
+    echo "two nodes did not make one Redis PUBLISH per message: $publishes" >&2
+    exit 1
+fi
 java -cp "$jar" org.chatloop.bench.report.Report "$out/smoke.json" "$out" > /dev/null
 java -cp "$jar" org.chatloop.bench.report.Report "$out/smoke-loops.json" "$out/loops" > /dev/null
 # Every TCP fan-out point reports its server's CPU per delivery as a number (not NaN).
@@ -29,5 +40,7 @@ for f in "$out/smoke.json" "$out/smoke-loops.json"; do
     fi
 done
 java -cp "$jar" org.chatloop.bench.LatencyProbe --seconds 1 --warmup 0 --rate 2000 --subscribers 10
+java -cp "$jar" org.chatloop.bench.LatencyProbe --seconds 1 --warmup 0 --rate 1000 --subscribers 10 \
+    SINGLE_NODE TWO_NODES
 java -Xmx512m -cp "$jar" org.chatloop.bench.IdleMemoryProbe 200
 echo "benchmark smoke run passed (reports in $out)"

@@ -126,11 +126,34 @@ public final class FanOutHarness implements AutoCloseable {
      */
     public static FanOutHarness webSocket(int port, int subscriberCount, int lineBytes, int window)
             throws IOException {
-        return new FanOutHarness(port, subscriberCount, lineBytes, window, null, true);
+        return new FanOutHarness(new int[] {port}, subscriberCount, lineBytes, window, null, true);
+    }
+
+    /**
+     * A plain TCP harness over several servers of one chat (say, nodes of a cluster): subscriber
+     * {@code i} connects to {@code ports[i % ports.length]}, the publisher to {@code ports[0]}.
+     * Every subscriber must receive every message once and in order, whichever server it is on.
+     *
+     * @param ports the servers' ports on 127.0.0.1, at least one
+     * @param lineBytes each published line's size, newline included (at least 16)
+     * @param window messages in flight at most
+     * @return the connected harness, every subscriber receiving the publisher's lines
+     */
+    public static FanOutHarness spread(int[] ports, int subscriberCount, int lineBytes, int window)
+            throws IOException {
+        if (ports.length == 0) {
+            throw new IllegalArgumentException("no ports");
+        }
+        return new FanOutHarness(ports.clone(), subscriberCount, lineBytes, window, null, false);
     }
 
     private FanOutHarness(int port, int subscriberCount, int lineBytes, int window, SSLContext tls,
                           boolean webSocket) throws IOException {
+        this(new int[] {port}, subscriberCount, lineBytes, window, tls, webSocket);
+    }
+
+    private FanOutHarness(int[] ports, int subscriberCount, int lineBytes, int window,
+                          SSLContext tls, boolean webSocket) throws IOException {
         this.tls = tls;
         this.webSocket = webSocket;
         if (lineBytes < 16) {
@@ -146,11 +169,16 @@ public final class FanOutHarness implements AutoCloseable {
         this.doneCount = new int[window];
         this.sentAt = new long[window];
         this.selector = Selector.open();
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
+        InetSocketAddress[] addresses = new InetSocketAddress[ports.length];
+        for (int i = 0; i < ports.length; i++) {
+            addresses[i] = new InetSocketAddress("127.0.0.1", ports[i]);
+        }
+        InetSocketAddress address = addresses[0];
         for (int i = 0; i < subscriberCount; i++) {
-            SocketChannel ch = connect(address);
+            InetSocketAddress to = addresses[i % addresses.length];
+            SocketChannel ch = connect(to);
             ByteChannel io = secure(ch);
-            byte[] early = webSocket ? upgrade(io, address) : new byte[0];
+            byte[] early = webSocket ? upgrade(io, to) : new byte[0];
             ch.configureBlocking(false);
             Subscriber s = new Subscriber(ch, io);
             if (early.length > 0) {

@@ -15,9 +15,9 @@ import java.util.Objects;
  *            names become free. At least 1 s
  * @param keyPrefix what every Redis key and channel of this cluster starts with, so that several
  *                  clusters can share a Redis
- * @param maxInboundBytes how many bytes of frames from other nodes may wait for this node's loops;
- *                        beyond it frames are dropped, and the rooms they were for are told how
- *                        many they lost (a slow node must not grow memory without bound)
+ * @param maxInboundBytes how many bytes of frames from other nodes may wait for each of this
+ *                        node's loops; beyond it that loop drops them, and its members are told
+ *                        how many they missed (a slow loop must not grow memory without bound)
  * @param reconnectDelay the wait between two attempts to reach Redis again
  */
 public record ClusterOptions(URI redis, String nodeName, Duration ttl, String keyPrefix,

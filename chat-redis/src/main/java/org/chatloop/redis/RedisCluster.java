@@ -97,6 +97,10 @@ public final class RedisCluster implements AutoCloseable {
     /** For the cluster thread's own publishes (notices, names taken back). */
     final StatefulRedisConnection<byte[], byte[]> control;
     private final ScheduledExecutorService timer;
+    /** Heartbeats only, so that a long restore or reap can never starve them. */
+    private final ScheduledExecutorService heartbeat;
+    private final AtomicBoolean tickQueued = new AtomicBoolean();
+    private volatile boolean evicted;
     private final RedisDirectory directory;
     private final RedisRoomBus bus;
     private volatile boolean linkUp = true;
@@ -131,7 +135,8 @@ public final class RedisCluster implements AutoCloseable {
             ctl = client.connect(ByteArrayCodec.INSTANCE);
             ps = client.connectPubSub(ByteArrayCodec.INSTANCE);
             Long n = cmd.sync().eval(Scripts.ALLOCATE, ScriptOutputType.INTEGER,
-                    new String[0], prefix, instance, Long.toString(livenessMillis()));
+                    new String[0], prefix, instance, Long.toString(livenessMillis()),
+                    Integer.toString(java.util.concurrent.ThreadLocalRandom.current().nextInt(127)));
             if (n == null || n < 0) {
                 throw new IllegalStateException("no free node number in Redis (127 nodes at most)");
             }
@@ -160,8 +165,14 @@ public final class RedisCluster implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "chatloop-cluster-heartbeat");
+            t.setDaemon(true);
+            return t;
+        });
         long period = Math.max(100, options.ttl().toMillis() / 4);
         timer.scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+        heartbeat.scheduleWithFixedDelay(this::beat, period, period, TimeUnit.MILLISECONDS);
         LOG.log(Level.INFO, "joined the cluster at {0} as node {1} ({2})", options.redis(), slot,
                 instance);
     }
@@ -258,8 +269,8 @@ public final class RedisCluster implements AutoCloseable {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The cluster thread's pass: heartbeat, restore if the link came back, reap dead nodes. */
-    private void tick() {
+    /** The heartbeat thread's pass: refreshes this node's liveness key. */
+    private void beat() {
         if (closed) {
             return;
         }
@@ -267,14 +278,31 @@ public final class RedisCluster implements AutoCloseable {
             Long beat = commands.sync().eval(Scripts.HEARTBEAT, ScriptOutputType.INTEGER,
                     new String[0], prefix, Integer.toString(slot), instance,
                     Long.toString(livenessMillis()));
-            if (beat != null && beat == 0) {
+            if (beat != null && beat == 0 && !evicted) {
+                evicted = true;
                 LOG.log(Level.ERROR, "node number {0} was taken by another node while this one "
-                        + "could not reach Redis; names and rooms of this node may be wrong", slot);
+                        + "could not reach Redis; this node's rooms and names are no longer "
+                        + "shared correctly: restart it", slot);
+                bus.noticeAll(Frame.notice("this server lost its place in the cluster while it "
+                        + "could not reach Redis; chat with other servers is unreliable until it "
+                        + "is restarted"));
             } else if (beat != null && beat == 2) {
                 LOG.log(Level.WARNING, "Redis had forgotten node {0} (restarted, or this node was "
                         + "silent too long): restoring its members and names", slot);
-                restoreWanted.set(true);
+                wantRestore();
             }
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "heartbeat failed (Redis unreachable?): {0}", e.toString());
+        }
+    }
+
+    /** The cluster thread's pass: restore if wanted, reap dead nodes, refresh the cache. */
+    private void tick() {
+        tickQueued.set(false);
+        if (closed) {
+            return;
+        }
+        try {
             if (restoreWanted.getAndSet(false)) {
                 directory.restore();
             }
@@ -293,13 +321,38 @@ public final class RedisCluster implements AutoCloseable {
                 continue;
             }
             List<String> left = commands.sync().eval(Scripts.REAP, ScriptOutputType.MULTI,
-                    new String[0], n, prefix, LOBBY_KEY, "0");
+                    new String[0], n, prefix, LOBBY_KEY, "0",
+                    Long.toString(3 * options.ttl().toMillis()));
             if (left != null && !left.isEmpty()) {
                 LOG.log(Level.INFO, "node {0} stopped answering: {1} members removed", n,
                         left.size() / 2);
-                for (int i = 0; i + 1 < left.size(); i += 2) {
-                    bus.publishNotice(left.get(i), -1,
-                            Frame.notice(left.get(i + 1) + " left (server lost)"));
+                announce(left, -1, "server lost");
+            }
+        }
+    }
+
+    /** Rooms with more leavers than this at once hear one count, not a line per member. */
+    static final int NAMED_DEPARTURES = 20;
+
+    /**
+     * Tells each room that its members in {@code left} ({@code ROOMKEY, NAME} pairs) left: one
+     * {@code * NAME left (WHY)} each, or {@code * N members left (WHY)} for a room with many.
+     */
+    void announce(List<String> left, int origin, String why) {
+        java.util.Map<String, List<String>> byRoom = new java.util.LinkedHashMap<>();
+        for (int i = 0; i + 1 < left.size(); i += 2) {
+            byRoom.computeIfAbsent(left.get(i), k -> new java.util.ArrayList<>())
+                    .add(left.get(i + 1));
+        }
+        for (java.util.Map.Entry<String, List<String>> r : byRoom.entrySet()) {
+            List<String> names = r.getValue();
+            if (names.size() > NAMED_DEPARTURES) {
+                bus.publishNotice(r.getKey(), origin,
+                        Frame.notice(names.size() + " members left (" + why + ")"));
+            } else {
+                for (String name : names) {
+                    bus.publishNotice(r.getKey(), origin,
+                            Frame.notice(name + " left (" + why + ")"));
                 }
             }
         }
@@ -327,9 +380,17 @@ public final class RedisCluster implements AutoCloseable {
         }
         closed = true;
         timer.shutdownNow();
+        heartbeat.shutdownNow();
+        try {
+            // No pass may write after the node's removal below.
+            timer.awaitTermination(3, TimeUnit.SECONDS);
+            heartbeat.awaitTermination(3, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             commands.sync().eval(Scripts.REAP, ScriptOutputType.MULTI, new String[0],
-                    Integer.toString(slot), prefix, LOBBY_KEY, "1");
+                    Integer.toString(slot), prefix, LOBBY_KEY, "1", "1");
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "could not remove node {0} from Redis: {1}", slot, e.toString());
         }
@@ -349,6 +410,7 @@ public final class RedisCluster implements AutoCloseable {
     void crashForTest() {
         closed = true;
         timer.shutdownNow();
+        heartbeat.shutdownNow();
         bus.closeAll();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);
@@ -399,12 +461,15 @@ public final class RedisCluster implements AutoCloseable {
         }
     }
 
-    private void wantRestore() {
+    /** Asks the cluster thread for a restore soon (a change did not reach Redis). */
+    void wantRestore() {
         restoreWanted.set(true);
-        try {
-            timer.execute(this::tick);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closing
+        if (tickQueued.compareAndSet(false, true)) {
+            try {
+                timer.execute(this::tick);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing
+            }
         }
     }
 

@@ -98,7 +98,10 @@ final class RedisDirectory implements Directory {
                 Long.toString(had.claimedAt()), "0", key, prefix)
                 .handle((r, e) -> {
                     if (e != null) {
+                        // Granted here alone, as while the link is down; restored in Redis (and
+                        // a conflict resolved) by the next cluster pass.
                         LOG.log(Level.DEBUG, "claim of {0} granted locally: {1}", key, e.toString());
+                        node.wantRestore();
                         return true;
                     }
                     if (((Long) r.get(0)) == 0) {
@@ -115,7 +118,8 @@ final class RedisDirectory implements Directory {
         if (node.commandsUp()) {
             node.commands.async().eval(Scripts.RELEASE, ScriptOutputType.INTEGER,
                     new String[] {nickKey(key), nicksOf(holder.shard() >> 8)},
-                    Integer.toString(holder.shard()), Long.toString(holder.clientId()), key);
+                    Integer.toString(holder.shard()), Long.toString(holder.clientId()), key)
+                    .whenComplete((r, e) -> failed(e));
         }
     }
 
@@ -149,35 +153,38 @@ final class RedisDirectory implements Directory {
 
     @Override
     public void joined(String roomKey, String roomName, String memberName) {
-        rooms.computeIfAbsent(roomKey, k -> new LocalRoom(roomName))
-                .members.put(Directory.key(memberName), memberName);
+        // Every change to a room is made inside its map entry, so that a member joining on one
+        // loop cannot land in a room another loop's last leaver is dropping.
+        rooms.compute(roomKey, (k, r) -> {
+            LocalRoom room = r != null ? r : new LocalRoom(roomName);
+            room.members.put(Directory.key(memberName), memberName);
+            return room;
+        });
         member(roomKey, roomName, "", entry(memberName));
     }
 
     @Override
     public void left(String roomKey, String memberName) {
-        String name = roomKey;
-        LocalRoom r = rooms.get(roomKey);
-        if (r != null) {
-            name = r.name;
+        String[] name = {roomKey};
+        rooms.computeIfPresent(roomKey, (k, r) -> {
+            name[0] = r.name;
             r.members.remove(Directory.key(memberName));
-            rooms.computeIfPresent(roomKey, (k, x) -> x.members.isEmpty()
-                    && !k.equals(RedisCluster.LOBBY_KEY) ? null : x);
-        }
-        member(roomKey, name, entry(memberName), "");
+            return r.members.isEmpty() && !k.equals(RedisCluster.LOBBY_KEY) ? null : r;
+        });
+        member(roomKey, name[0], entry(memberName), "");
     }
 
     @Override
     public void renamed(String roomKey, String oldName, String newName) {
-        LocalRoom r = rooms.get(roomKey);
-        String name = roomKey;
-        if (r != null) {
-            name = r.name;
+        String[] name = {roomKey};
+        rooms.computeIfPresent(roomKey, (k, r) -> {
+            name[0] = r.name;
             if (r.members.remove(Directory.key(oldName)) != null) {
                 r.members.put(Directory.key(newName), newName);
             }
-        }
-        member(roomKey, name, entry(oldName), entry(newName));
+            return r;
+        });
+        member(roomKey, name[0], entry(oldName), entry(newName));
     }
 
     private void member(String roomKey, String roomName, String out, String in) {
@@ -187,7 +194,16 @@ final class RedisDirectory implements Directory {
         node.commands.async().eval(Scripts.MEMBER, ScriptOutputType.INTEGER,
                 new String[] {prefix + "room:" + roomKey, prefix + "rooms", prefix + "roomnames",
                               prefix + "members:" + node.slot},
-                roomKey, roomName, out, in, RedisCluster.LOBBY_KEY);
+                roomKey, roomName, out, in, RedisCluster.LOBBY_KEY)
+                .whenComplete((r, e) -> failed(e));
+    }
+
+    /** A change that did not reach Redis: the next cluster pass makes Redis true again. */
+    private void failed(Throwable e) {
+        if (e != null) {
+            LOG.log(Level.DEBUG, "a directory change did not reach Redis: {0}", e.toString());
+            node.wantRestore();
+        }
     }
 
     @Override
@@ -321,75 +337,106 @@ final class RedisDirectory implements Directory {
         // First drop what Redis still holds for this node but this node no longer has (members
         // that left, names released, while the link was down), then add what it has. Redis is
         // read before this node's state, so that a member who joins meanwhile is not dropped.
+        // Commands are pipelined (sent together, then awaited), not one round trip each.
+        var async = node.commands.async();
         java.util.Set<String> inRedis = node.commands.sync().smembers(prefix + "members:"
                 + node.slot);
+        java.util.Set<String> nicksInRedis = node.commands.sync().smembers(nicksOf(node.slot));
         java.util.Set<String> held = new java.util.HashSet<>();
+        List<String[]> members = new ArrayList<>();
         for (Map.Entry<String, LocalRoom> r : rooms.entrySet()) {
-            for (String name : r.getValue().members.values()) {
-                held.add(r.getKey() + "\n" + entry(name));
+            for (Map.Entry<String, String> m : r.getValue().members.entrySet()) {
+                held.add(r.getKey() + "\n" + entry(m.getValue()));
+                members.add(new String[] {r.getKey(), r.getValue().name, m.getKey(), m.getValue()});
             }
         }
+        List<CompletableFuture<?>> sent = new ArrayList<>();
         int stale = 0;
         for (String e : inRedis) {
             int nl = e.indexOf('\n');
             if (nl > 0 && !held.contains(e)) {
                 String roomKey = e.substring(0, nl);
-                node.commands.sync().eval(Scripts.MEMBER, ScriptOutputType.INTEGER,
-                        new String[] {prefix + "room:" + roomKey, prefix + "rooms",
-                                      prefix + "roomnames", prefix + "members:" + node.slot},
-                        roomKey, roomKey, e.substring(nl + 1), "", RedisCluster.LOBBY_KEY);
+                sent.add(memberScript(async, roomKey, roomKey, e.substring(nl + 1), ""));
                 stale++;
             }
         }
-        for (String key : node.commands.sync().smembers(nicksOf(node.slot))) {
-            String v = node.commands.sync().get(nickKey(key));
-            Optional<Claim> c = parseClaim(v);
+        List<String> keys = new ArrayList<>(nicksInRedis);
+        List<CompletableFuture<String>> values = new ArrayList<>();
+        for (String key : keys) {
+            values.add(async.get(nickKey(key)).toCompletableFuture());
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            String key = keys.get(i);
+            Optional<Claim> c = parseClaim(values.get(i).join());
             LocalClaim mine = claims.get(key);
             if (c.isPresent() && c.get().holder().shard() >> 8 == node.slot
                     && (mine == null || !mine.holder().equals(c.get().holder()))) {
-                node.commands.sync().eval(Scripts.RELEASE, ScriptOutputType.INTEGER,
+                sent.add(async.eval(Scripts.RELEASE, ScriptOutputType.INTEGER,
                         new String[] {nickKey(key), nicksOf(node.slot)},
                         Integer.toString(c.get().holder().shard()),
-                        Long.toString(c.get().holder().clientId()), key);
+                        Long.toString(c.get().holder().clientId()), key).toCompletableFuture());
                 stale++;
             } else if (c.isEmpty()) {
-                node.commands.sync().srem(nicksOf(node.slot), key);
+                sent.add(async.srem(nicksOf(node.slot), key).toCompletableFuture());
             }
         }
-        int members = 0;
-        for (Map.Entry<String, LocalRoom> r : rooms.entrySet()) {
-            for (String name : r.getValue().members.values()) {
-                node.commands.sync().eval(Scripts.MEMBER, ScriptOutputType.INTEGER,
-                        new String[] {prefix + "room:" + r.getKey(), prefix + "rooms",
-                                      prefix + "roomnames", prefix + "members:" + node.slot},
-                        r.getKey(), r.getValue().name, "", entry(name), RedisCluster.LOBBY_KEY);
-                members++;
-            }
+        for (String[] m : members) {
+            sent.add(memberScript(async, m[0], m[1], "", entry(m[3])));
         }
-        int lost = 0;
-        for (Map.Entry<String, LocalClaim> e : claims.entrySet()) {
-            String key = e.getKey();
+        List<Map.Entry<String, LocalClaim>> mine = new ArrayList<>(claims.entrySet());
+        List<CompletableFuture<List<Object>>> claimed = new ArrayList<>();
+        for (Map.Entry<String, LocalClaim> e : mine) {
             LocalClaim c = e.getValue();
-            List<Object> r = node.commands.sync().eval(Scripts.CLAIM, ScriptOutputType.MULTI,
-                    new String[] {nickKey(key), nicksOf(node.slot)}, c.value(),
+            claimed.add(async.<List<Object>>eval(Scripts.CLAIM, ScriptOutputType.MULTI,
+                    new String[] {nickKey(e.getKey()), nicksOf(node.slot)}, c.value(),
                     Integer.toString(c.holder().shard()), Long.toString(c.holder().clientId()),
-                    Long.toString(c.claimedAt()), "1", key, prefix);
+                    Long.toString(c.claimedAt()), "1", e.getKey(), prefix).toCompletableFuture());
+        }
+        CompletableFuture.allOf(sent.toArray(new CompletableFuture<?>[0])).join();
+        int lost = 0;
+        for (int i = 0; i < mine.size(); i++) {
+            String key = mine.get(i).getKey();
+            LocalClaim c = mine.get(i).getValue();
+            List<Object> r = claimed.get(i).join();
             long code = (Long) r.get(0);
             if (code == 0) {
                 lost++;
                 claims.remove(key, c);
                 node.roomBus().nameLost(c.holder().shard(), c.holder().clientId(),
                         c.name(), nameLostReason(c.name()));
-            } else if (code == 2) {
-                parseClaim((String) r.get(1)).ifPresent(old ->
-                        node.roomBus().nameLost(old.holder().shard(),
-                                old.holder().clientId(), old.name(), nameLostReason(old.name())));
+            } else {
+                if (code == 2) {
+                    parseClaim((String) r.get(1)).ifPresent(old ->
+                            node.roomBus().nameLost(old.holder().shard(),
+                                    old.holder().clientId(), old.name(), nameLostReason(old.name())));
+                }
+                LocalClaim now = claims.get(key);
+                if (now == null || !now.holder().equals(c.holder())) {
+                    // Released while the restore was on its way: undo it.
+                    release(key, c.holder());
+                }
+            }
+        }
+        // A member who left while its restore was on its way: send its departure again.
+        for (String[] m : members) {
+            LocalRoom r = rooms.get(m[0]);
+            if (r == null || !m[3].equals(r.members.get(m[2]))) {
+                member(m[0], m[1], entry(m[3]), "");
             }
         }
         node.roomBus().resubscribe();
         LOG.log(Level.INFO, "restored {0} memberships and {1} names in Redis ({2} names lost "
-                + "to other nodes, {3} stale entries removed)", members, claims.size(), lost,
+                + "to other nodes, {3} stale entries removed)", members.size(), mine.size(), lost,
                 stale);
+    }
+
+    private CompletableFuture<Long> memberScript(
+            io.lettuce.core.api.async.RedisAsyncCommands<String, String> async, String roomKey,
+            String roomName, String out, String in) {
+        return async.<Long>eval(Scripts.MEMBER, ScriptOutputType.INTEGER,
+                new String[] {prefix + "room:" + roomKey, prefix + "rooms", prefix + "roomnames",
+                              prefix + "members:" + node.slot},
+                roomKey, roomName, out, in, RedisCluster.LOBBY_KEY).toCompletableFuture();
     }
 
     static String nameLostReason(String name) {
@@ -404,12 +451,14 @@ final class RedisDirectory implements Directory {
 
     /** Before leaving: tells every other node's rooms that this node's members are leaving. */
     void announceDepartures() {
+        List<String> left = new ArrayList<>();
         for (Map.Entry<String, LocalRoom> r : rooms.entrySet()) {
             for (String name : r.getValue().members.values()) {
-                node.roomBus().publishNotice(r.getKey(), node.slot << 8,
-                        Frame.notice(name + " left (server shutting down)"));
+                left.add(r.getKey());
+                left.add(name);
             }
         }
+        node.announce(left, node.slot << 8, "server shutting down");
     }
 
     @Override

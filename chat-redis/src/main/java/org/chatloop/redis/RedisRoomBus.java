@@ -66,7 +66,8 @@ final class RedisRoomBus implements RoomBus {
     private final ConcurrentHashMap<String, Integer> subscriptions = new ConcurrentHashMap<>();
     /** Per subscribed room: the numbering seen from each origin (Lettuce's thread only). */
     private final ConcurrentHashMap<String, RoomIn> inbound = new ConcurrentHashMap<>();
-    private final AtomicLong inboundBytes = new AtomicLong();
+    /** Rooms whose UNSUBSCRIBE did not reach Redis (the link was down): retried on restore. */
+    private final Set<String> unsubscribeFailed = ConcurrentHashMap.newKeySet();
     private final byte[] roomChannelPrefix;
     private final LongAdder published = new LongAdder();
     private final LongAdder received = new LongAdder();
@@ -99,24 +100,68 @@ final class RedisRoomBus implements RoomBus {
         return p;
     }
 
-    /** The numbering seen in one room from each origin loop, and frames found missing. */
-    private static final class RoomIn {
+    /**
+     * The numbering seen in one room from each origin loop, and frames found missing for each of
+     * this node's loops. Lettuce's thread only (made on a loop thread, published through the
+     * concurrent map).
+     */
+    static final class RoomIn {
+        /** Per origin: current epoch, last number in it, previous epoch, last number in that. */
         final Map<Integer, long[]> byOrigin = new HashMap<>();
-        long missing;
+        /** Frames missing, per local loop, not told yet. */
+        long[] missing = new long[0];
+        /**
+         * Set once Redis confirms the subscription: frames before it are left over from an
+         * earlier subscription to the room (this node left and came back), delivered but not
+         * counted, so that what was published while this node was away is not reported lost.
+         */
+        volatile boolean armed;
 
         /** @return frames missing before this one, or -1 if it was seen already */
         long track(int origin, long epoch, long seq) {
-            long[] st = byOrigin.get(origin);
-            if (st == null || st[0] != epoch) {
-                byOrigin.put(origin, new long[] {epoch, seq});
+            if (!armed) {
                 return 0;
             }
-            if (seq <= st[1]) {
+            long[] st = byOrigin.get(origin);
+            if (st == null) {
+                byOrigin.put(origin, new long[] {epoch, seq, -1, -1});
+                return 0;
+            }
+            if (epoch == st[0]) {
+                if (seq <= st[1]) {
+                    return -1;
+                }
+                long gap = seq - st[1] - 1;
+                st[1] = seq;
+                return gap;
+            }
+            if (epoch < st[0]) {
+                // An older epoch than the current one: a frame sent again after a reconnect.
                 return -1;
             }
-            long gap = seq - st[1] - 1;
+            // The origin started numbering this room again (it had left it and came back):
+            // frames 1..seq-1 of the new epoch were sent while this node was subscribed.
+            st[2] = st[0];
+            st[3] = st[1];
+            st[0] = epoch;
             st[1] = seq;
-            return gap;
+            return seq - 1;
+        }
+
+        void miss(int loop, long n) {
+            if (loop >= missing.length) {
+                missing = java.util.Arrays.copyOf(missing, loop + 1);
+            }
+            missing[loop] += n;
+        }
+
+        long takeMissing(int loop) {
+            if (loop >= missing.length || missing[loop] == 0) {
+                return 0;
+            }
+            long n = missing[loop];
+            missing[loop] = 0;
+            return n;
         }
     }
 
@@ -132,11 +177,19 @@ final class RedisRoomBus implements RoomBus {
     private record NameLostItem(long clientId, String name, String reason) {
     }
 
-    /** What waits for one loop: filled on Lettuce's threads, drained on the loop. */
+    /**
+     * What waits for one loop: filled on Lettuce's threads, drained on the loop, bounded by
+     * {@link ClusterOptions#maxInboundBytes()} (room frames past it are dropped, and counted as
+     * missing for that loop's members). One task drains at most what was queued when it started,
+     * then queues itself again, so that a steady stream cannot keep a loop from its own work.
+     */
     private final class Inbox implements Runnable {
         private final Receiver receiver;
         private final Executor loop;
         private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.atomic.AtomicInteger size =
+                new java.util.concurrent.atomic.AtomicInteger();
+        private final AtomicLong bytes = new AtomicLong();
         private final AtomicBoolean scheduled = new AtomicBoolean();
 
         Inbox(Receiver receiver, Executor loop) {
@@ -144,9 +197,18 @@ final class RedisRoomBus implements RoomBus {
             this.loop = loop;
         }
 
-        void add(Object item, int bytes) {
-            inboundBytes.addAndGet(bytes);
+        boolean isFull() {
+            return bytes.get() > node.options.maxInboundBytes();
+        }
+
+        void add(Object item, int itemBytes) {
+            bytes.addAndGet(itemBytes);
             queue.offer(item);
+            size.incrementAndGet();
+            schedule();
+        }
+
+        private void schedule() {
             if (scheduled.compareAndSet(false, true)) {
                 try {
                     loop.execute(this);
@@ -159,23 +221,28 @@ final class RedisRoomBus implements RoomBus {
         @Override
         public void run() {
             scheduled.set(false);
-            long bytes = 0;
+            int budget = size.get();
+            long done = 0;
             Object o;
-            while ((o = queue.poll()) != null) {
+            while (budget-- > 0 && (o = queue.poll()) != null) {
+                size.decrementAndGet();
                 if (o instanceof RoomItem r) {
-                    bytes += r.frame.length();
+                    done += r.frame.length();
                     receiver.onRoomFrame(r.roomKey, r.frame);
                 } else if (o instanceof ClientItem c) {
-                    bytes += c.frame.length();
+                    done += c.frame.length();
                     receiver.onClientFrame(c.clientId, c.frame);
                 } else if (o instanceof NoticeItem n) {
-                    bytes += n.frame.length();
+                    done += n.frame.length();
                     receiver.onNotice(n.frame);
                 } else if (o instanceof NameLostItem l) {
                     receiver.onNameLost(l.clientId, l.name, l.reason);
                 }
             }
-            inboundBytes.addAndGet(-bytes);
+            bytes.addAndGet(-done);
+            if (size.get() > 0) {
+                schedule();
+            }
         }
     }
 
@@ -212,6 +279,7 @@ final class RedisRoomBus implements RoomBus {
                 subscriptions.compute(roomKey, (k, n) -> {
                     if (n == null) {
                         inbound.put(k, new RoomIn());
+                        unsubscribeFailed.remove(k);
                         node.pubsub.async().subscribe(RedisCluster.bytes(node.roomChannel(k)));
                         return 1;
                     }
@@ -229,7 +297,7 @@ final class RedisRoomBus implements RoomBus {
                     if (n == 1) {
                         inbound.remove(k);
                         if (!node.isClosed()) {
-                            node.pubsub.async().unsubscribe(RedisCluster.bytes(node.roomChannel(k)));
+                            unsubscribeFromRedis(k);
                         }
                         return null;
                     }
@@ -269,8 +337,11 @@ final class RedisRoomBus implements RoomBus {
             if (closed) {
                 return;
             }
+            int n = frame.length();
+            unacknowledged.addAndGet(n);
             conn.async().publish(RedisCluster.bytes(node.nodeChannel(target >> 8)),
-                    clientMessage(CLIENT, target, clientId, frame.asReadOnlyBuffer()));
+                    clientMessage(CLIENT, target, clientId, frame.asReadOnlyBuffer()))
+                    .whenComplete((r, e) -> unacknowledged.addAndGet(-n));
             dirty = true;
         }
 
@@ -377,13 +448,31 @@ final class RedisRoomBus implements RoomBus {
      * the link was down was refused, and is made here). Subscribing twice is harmless.
      */
     void resubscribe() {
-        List<byte[]> channels = new ArrayList<>();
-        for (String room : subscriptions.keySet()) {
-            channels.add(RedisCluster.bytes(node.roomChannel(room)));
+        for (String room : List.copyOf(subscriptions.keySet())) {
+            // Inside the entry: a room its last member is leaving now is not subscribed again.
+            subscriptions.computeIfPresent(room, (k, n) -> {
+                node.pubsub.async().subscribe(RedisCluster.bytes(node.roomChannel(k)));
+                return n;
+            });
         }
-        if (!channels.isEmpty()) {
-            node.pubsub.async().subscribe(channels.toArray(new byte[0][]));
+        for (String room : List.copyOf(unsubscribeFailed)) {
+            subscriptions.compute(room, (k, n) -> {
+                if (n == null) {
+                    unsubscribeFromRedis(k);
+                }
+                return n;
+            });
         }
+    }
+
+    private void unsubscribeFromRedis(String roomKey) {
+        unsubscribeFailed.add(roomKey);
+        node.pubsub.async().unsubscribe(RedisCluster.bytes(node.roomChannel(roomKey)))
+                .whenComplete((r, e) -> {
+                    if (e == null) {
+                        unsubscribeFailed.remove(roomKey);
+                    }
+                });
     }
 
     /** Closes every loop's connection (the node is leaving); the ports become no-ops. */
@@ -395,6 +484,18 @@ final class RedisRoomBus implements RoomBus {
 
     RedisPubSubListener<byte[], byte[]> listener() {
         return new RedisPubSubAdapter<>() {
+            @Override
+            public void subscribed(byte[] channel, long count) {
+                if (channel.length > roomChannelPrefix.length
+                        && java.util.Arrays.equals(channel, 0, roomChannelPrefix.length,
+                                roomChannelPrefix, 0, roomChannelPrefix.length)) {
+                    RoomIn in = inbound.get(roomKey(channel));
+                    if (in != null) {
+                        in.armed = true;
+                    }
+                }
+            }
+
             @Override
             public void message(byte[] channel, byte[] message) {
                 try {
@@ -433,9 +534,8 @@ final class RedisRoomBus implements RoomBus {
                 received.increment();
                 if (gap > 0) {
                     lost.add(gap);
-                    in.missing += gap;
                 }
-                deliver(roomKey, in, Frame.fromBytes(m, ROOM_HEADER, m.length - ROOM_HEADER));
+                deliver(roomKey, in, gap, Frame.fromBytes(m, ROOM_HEADER, m.length - ROOM_HEADER));
             }
             case NOTICE -> {
                 if (shard != -1 && shard >> 8 == node.slot) {
@@ -444,7 +544,8 @@ final class RedisRoomBus implements RoomBus {
                 String roomKey = roomKey(channel);
                 RoomIn in = inbound.get(roomKey);
                 if (in != null) {
-                    deliver(roomKey, in, Frame.fromBytes(m, NOTICE_HEADER, m.length - NOTICE_HEADER));
+                    deliver(roomKey, in, 0, Frame.fromBytes(m, NOTICE_HEADER,
+                            m.length - NOTICE_HEADER));
                 }
             }
             case CLIENT, NAME_LOST -> {
@@ -470,25 +571,29 @@ final class RedisRoomBus implements RoomBus {
         }
     }
 
-    /** Queues a room frame for each of this node's loops with members in the room. */
-    private void deliver(String roomKey, RoomIn in, Frame frame) {
-        if (inboundBytes.get() > node.options.maxInboundBytes()) {
-            dropped.increment();
-            in.missing++;
-            return;
-        }
-        int[] loops = local.subscribers(roomKey);
-        if (in.missing > 0) {
-            long n = in.missing;
-            in.missing = 0;
-            Frame notice = Frame.notice(n + (n == 1 ? " message" : " messages")
-                    + " in this room did not arrive from another server");
-            for (int i : loops) {
-                ports.get(i).inbox.add(new RoomItem(roomKey, notice), notice.length());
+    /**
+     * Queues a room frame for each of this node's loops with members in the room; a loop too far
+     * behind drops it, and its members are told how many they missed with the next frame that
+     * reaches them.
+     */
+    private void deliver(String roomKey, RoomIn in, long gap, Frame frame) {
+        for (int i : local.subscribers(roomKey)) {
+            Inbox inbox = ports.get(i).inbox;
+            if (gap > 0) {
+                in.miss(i, gap);
             }
-        }
-        for (int i : loops) {
-            ports.get(i).inbox.add(new RoomItem(roomKey, frame), frame.length());
+            if (inbox.isFull()) {
+                dropped.increment();
+                in.miss(i, 1);
+                continue;
+            }
+            long n = in.takeMissing(i);
+            if (n > 0) {
+                Frame notice = Frame.notice(n + (n == 1 ? " message" : " messages")
+                        + " in this room did not arrive from another server");
+                inbox.add(new RoomItem(roomKey, notice), notice.length());
+            }
+            inbox.add(new RoomItem(roomKey, frame), frame.length());
         }
     }
 

@@ -23,14 +23,18 @@ final class Scripts {
     }
 
     /**
-     * Draws a node number 1..127 whose liveness key is free and that is not a dead node waiting
-     * to be reaped. ARGV: prefix, node name, ttl ms. Returns the number, or -1.
+     * Draws a node number 1..127, starting from a random one, whose liveness key is free, that is
+     * not a dead node waiting to be reaped, and that was not reaped lately (its tombstone): so a
+     * number is not handed out again while its old node might still come back. ARGV: prefix,
+     * node name, ttl ms, random start 0..126. Returns the number, or -1.
      */
     static final String ALLOCATE = """
             local p = ARGV[1]
-            for i = 1, 127 do
-              local n = redis.call('INCR', p .. 'slotseq') % 127 + 1
+            local start = tonumber(ARGV[4])
+            for i = 0, 126 do
+              local n = (start + i) % 127 + 1
               if redis.call('SISMEMBER', p .. 'slots', n) == 0
+                  and redis.call('EXISTS', p .. 'dead:' .. n) == 0
                   and redis.call('SET', p .. 'slot:' .. n, ARGV[2], 'PX', ARGV[3], 'NX') then
                 redis.call('SADD', p .. 'slots', n)
                 return n
@@ -96,6 +100,10 @@ final class Scripts {
             local v = redis.call('GET', KEYS[1])
             if v then
               local s, c, at = string.match(v, '^(%d+)\\n(%d+)\\n(%d+)\\n')
+              if not s then
+                -- Not a claim this code wrote: taken as free.
+                s, c, at = '0', '0', '0'
+              end
               if s == ARGV[2] and c == ARGV[3] then
                 redis.call('SET', KEYS[1], ARGV[1])
                 redis.call('SADD', KEYS[2], ARGV[6])
@@ -138,7 +146,11 @@ final class Scripts {
 
     /** A room's member count and its first ARGV[1] entries. KEYS: room. */
     static final String MEMBERS = """
-            local r = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+            local max = tonumber(ARGV[1])
+            local r = {}
+            if max > 0 then
+              r = redis.call('ZRANGE', KEYS[1], 0, max - 1)
+            end
             table.insert(r, 1, redis.call('ZCARD', KEYS[1]))
             return r
             """;
@@ -167,8 +179,8 @@ final class Scripts {
     /**
      * Removes a node that is gone: its memberships and names. Only one node reaps a given node
      * (the one whose SREM from the set of nodes succeeds). ARGV: node number, prefix, lobby key,
-     * '1' to reap even a live node (a node leaving by itself). Returns ROOMKEY, NAME pairs of the
-     * members removed, for the rooms to be told.
+     * '1' to reap even a live node (a node leaving by itself), how long (ms) the number is kept
+     * from new nodes. Returns ROOMKEY, NAME pairs of the members removed, for the rooms to be told.
      */
     static final String REAP = """
             local n, p = ARGV[1], ARGV[2]
@@ -207,6 +219,7 @@ final class Scripts {
             if ARGV[4] == '1' then
               redis.call('DEL', p .. 'slot:' .. n)
             end
+            redis.call('SET', p .. 'dead:' .. n, '1', 'PX', ARGV[5])
             return left
             """;
 }
