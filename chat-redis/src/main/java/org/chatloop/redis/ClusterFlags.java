@@ -69,6 +69,42 @@ public final class ClusterFlags {
     }
 
     /**
+     * Joins the cluster of {@code --cluster}, for a server of {@code loops} loops. Blocks a few
+     * seconds at most: call it before binding, not on a loop thread.
+     *
+     * @param spec the command, to name a bad flag in its error
+     * @param loops the server's loops
+     * @return the node, or null without {@code --cluster}
+     * @throws ParameterException (exit 2) on a bad value
+     * @throws IllegalStateException with a one-line message if Redis cannot be reached
+     */
+    public RedisCluster join(CommandSpec spec, int loops) {
+        ClusterOptions o = options(spec);
+        if (o == null) {
+            return null;
+        }
+        if (loops > 255) {
+            throw bad(spec, "--loops", "at most 255 with --cluster");
+        }
+        return RedisCluster.connect(o);
+    }
+
+    /**
+     * @param cluster the node, or null
+     * @param stop how the server stops
+     * @return what stops the server: first the node leaves the cluster (so that the other nodes
+     *         hear this one's members leave), then {@code stop}
+     */
+    public static Runnable leavingFirst(RedisCluster cluster, Runnable stop) {
+        return () -> {
+            if (cluster != null) {
+                cluster.close();
+            }
+            stop.run();
+        };
+    }
+
+    /**
      * @param cluster a node that joined
      * @return the line an entry point prints once it joined: {@code cluster node N (NAME) via URI}
      */

@@ -16,7 +16,6 @@ import javax.net.ssl.SSLContext;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.HubOptions;
 import org.chatloop.redis.ClusterFlags;
-import org.chatloop.redis.ClusterOptions;
 import org.chatloop.redis.RedisCluster;
 import org.chatloop.tcp.PemTls;
 import org.chatloop.tcp.TcpServerOptions;
@@ -177,20 +176,14 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws InterruptedException {
             ChatServerOptions options = options();
-            ClusterOptions clusterOptions = clusterFlags.options(spec);
-            if (clusterOptions != null && loops > 255) {
-                throw bad("Invalid value for option '--loops': at most 255 with --cluster");
-            }
             SSLContext tls = options.tcp() != null ? options.tcp().tls()
                     : options.http() != null ? options.http().tls() : null;
-            RedisCluster cluster = null;
-            if (clusterOptions != null) {
-                try {
-                    cluster = RedisCluster.connect(clusterOptions);
-                } catch (IllegalStateException e) {
-                    spec.commandLine().getErr().println("chat-server: " + e.getMessage());
-                    return 1;
-                }
+            RedisCluster cluster;
+            try {
+                cluster = clusterFlags.join(spec, loops);
+            } catch (IllegalStateException e) {
+                spec.commandLine().getErr().println("chat-server: " + e.getMessage());
+                return 1;
             }
             ChatServer server;
             try {
@@ -229,13 +222,9 @@ public final class Main implements Runnable {
             }
             out.flush();
             CountDownLatch forever = new CountDownLatch(1);
-            RedisCluster node = cluster;
+            Runnable stop = ClusterFlags.leavingFirst(cluster, server::stop);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                if (node != null) {
-                    // First, so that the other nodes hear this one's members leave.
-                    node.close();
-                }
-                server.stop();
+                stop.run();
                 System.out.flush();
                 // Exit 0 after an orderly shutdown on SIGINT/SIGTERM (the JVM would report 130/143).
                 Runtime.getRuntime().halt(0);

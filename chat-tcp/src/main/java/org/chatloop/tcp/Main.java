@@ -19,7 +19,6 @@ import javax.net.ssl.SSLException;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.HubOptions;
 import org.chatloop.redis.ClusterFlags;
-import org.chatloop.redis.ClusterOptions;
 import org.chatloop.redis.RedisCluster;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -222,19 +221,12 @@ public final class Main implements Runnable {
                             Duration.ofSeconds(keepAliveInterval), keepAliveCount)
                     .withTls(tls).withHandshakeTimeout(Duration.ofSeconds(handshakeTimeout))
                     .withReusePort(reusePort);
-            ClusterOptions clusterOptions = clusterFlags.options(spec);
-            if (clusterOptions != null && loops > 255) {
-                throw new ParameterException(spec.commandLine(),
-                        "Invalid value for option '--loops': at most 255 with --cluster");
-            }
-            RedisCluster cluster = null;
-            if (clusterOptions != null) {
-                try {
-                    cluster = RedisCluster.connect(clusterOptions);
-                } catch (IllegalStateException e) {
-                    spec.commandLine().getErr().println("chat-tcp server: " + e.getMessage());
-                    return 1;
-                }
+            RedisCluster cluster;
+            try {
+                cluster = clusterFlags.join(spec, loops);
+            } catch (IllegalStateException e) {
+                spec.commandLine().getErr().println("chat-tcp server: " + e.getMessage());
+                return 1;
             }
             HubOptions hubOptions = HubOptions.defaults().withAnnounceLimit(announceLimit);
             TcpChatServer server;
@@ -258,13 +250,9 @@ public final class Main implements Runnable {
             }
             out.flush();
             CountDownLatch forever = new CountDownLatch(1);
-            RedisCluster node = cluster;
+            Runnable stop = ClusterFlags.leavingFirst(cluster, server::stop);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                if (node != null) {
-                    // First, so that the other nodes hear this one's members leave.
-                    node.close();
-                }
-                server.stop();
+                stop.run();
                 System.out.flush();
                 // Exit 0 after an orderly shutdown on SIGINT/SIGTERM (the JVM would report 130/143).
                 Runtime.getRuntime().halt(0);
