@@ -60,8 +60,9 @@ public final class ChatServer implements AutoCloseable {
     /**
      * Starts {@code loops} loop threads with a hub shard each ({@link HubGroup}), and binds every
      * listener that {@code options} turns on: TCP and HTTP connections are spread over the loops,
-     * the UDP socket is served by loop 0 (see {@link UdpChatServer#attach(HubGroup,
-     * org.chatloop.udp.UdpServerOptions)}); rooms span every loop.
+     * UDP has a socket on each loop, all on one port, over which the kernel spreads source
+     * addresses (see {@link UdpChatServer#attach(HubGroup, org.chatloop.udp.UdpServerOptions)});
+     * rooms span every loop.
      *
      * @param options the listeners and the hub
      * @param loops how many loops, at least 1

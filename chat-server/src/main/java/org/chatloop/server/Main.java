@@ -97,7 +97,7 @@ public final class Main implements Runnable {
         @Option(names = "--backlog", description = "listen backlog (default: ${DEFAULT-VALUE})")
         int backlog = TCP.backlog();
         @Option(names = "--loops", paramLabel = "N", description = "selector threads; TCP and "
-                + "browser connections are spread over them, UDP is served by the first, and rooms "
+                + "browser connections are spread over them, UDP has a socket on each, and rooms "
                 + "span them; one per core is the usual choice (default: ${DEFAULT-VALUE})")
         int loops = 1;
         @Option(names = "--max-line-bytes", description = "longest line (TCP) or WebSocket "

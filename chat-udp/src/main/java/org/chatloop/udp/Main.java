@@ -16,7 +16,6 @@ import java.util.function.Consumer;
 import org.chatloop.core.Addresses;
 import org.chatloop.core.HubOptions;
 import org.chatloop.redis.ClusterFlags;
-import org.chatloop.redis.ClusterOptions;
 import org.chatloop.redis.RedisCluster;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -156,6 +155,9 @@ public final class Main {
         @Option(names = "--port", paramLabel = "PORT", description = "Port to bind, 0 for any free port (default: ${DEFAULT-VALUE}).")
         int port = UdpServerOptions.defaults().port();
 
+        @Option(names = "--loops", paramLabel = "N", description = "Selector threads, 1..255, each with a socket of its own on the port (SO_REUSEPORT): the kernel spreads source addresses over them and rooms span them; one per core is the usual choice (default: ${DEFAULT-VALUE}).")
+        int loops = 1;
+
         @Option(names = "--max-message-bytes", paramLabel = "N", description = "Largest datagram accepted, 1..65507 (default: ${DEFAULT-VALUE}).")
         int maxMessageBytes = UdpServerOptions.defaults().maxMessageBytes();
 
@@ -198,6 +200,7 @@ public final class Main {
         @Override
         public Integer call() throws InterruptedException {
             requireRange(spec, "--port", port, 0, 65535);
+            requireRange(spec, "--loops", loops, 1, 255);
             requireRange(spec, "--max-message-bytes", maxMessageBytes, 1,
                     UdpServerOptions.MAX_DATAGRAM_BYTES);
             requireRange(spec, "--max-clients", maxClients, 1, Integer.MAX_VALUE);
@@ -211,22 +214,19 @@ public final class Main {
             UdpServerOptions options = new UdpServerOptions(host, port, maxMessageBytes,
                     maxClients, Duration.ofSeconds(heartbeatTimeout), maxQueuedDatagrams,
                     addressValidation, maxLinesPerSecond, maxClientsPerIp, reusePort);
-            ClusterOptions clusterOptions = clusterFlags.options(spec);
             PrintWriter out = spec.commandLine().getOut();
-            RedisCluster cluster = null;
-            if (clusterOptions != null) {
-                try {
-                    cluster = RedisCluster.connect(clusterOptions);
-                } catch (IllegalStateException e) {
-                    spec.commandLine().getErr().println("chat-udp server: " + e.getMessage());
-                    return EXIT_FAILED;
-                }
+            RedisCluster cluster;
+            try {
+                cluster = clusterFlags.join(spec, loops);
+            } catch (IllegalStateException e) {
+                spec.commandLine().getErr().println("chat-udp server: " + e.getMessage());
+                return EXIT_FAILED;
             }
             HubOptions hubOptions = HubOptions.defaults().withAnnounceLimit(announceLimit);
             UdpChatServer server;
             try {
-                server = cluster == null ? UdpChatServer.start(options, hubOptions)
-                        : UdpChatServer.start(options, hubOptions, cluster.directory(),
+                server = cluster == null ? UdpChatServer.start(options, hubOptions, loops)
+                        : UdpChatServer.start(options, hubOptions, loops, cluster.directory(),
                                 cluster.bus());
             } catch (IOException e) {
                 if (cluster != null) {
@@ -236,14 +236,7 @@ public final class Main {
                         + Addresses.format(bind) + ": " + describe(e));
                 return EXIT_FAILED;
             }
-            RedisCluster node = cluster;
-            onTermination.accept(() -> {
-                if (node != null) {
-                    // First, so that the other nodes hear this one's members leave.
-                    node.close();
-                }
-                server.stop();
-            });
+            onTermination.accept(ClusterFlags.leavingFirst(cluster, server::stop));
             InetSocketAddress bound = server.localAddress();
             out.println("listening on " + Addresses.format(bound) + " (udp)");
             if (cluster != null) {

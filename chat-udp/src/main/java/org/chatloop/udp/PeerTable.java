@@ -1,27 +1,24 @@
 package org.chatloop.udp;
 
-import java.net.InetAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import org.chatloop.loop.AddressCounts;
 
 /**
  * The registered source addresses, one {@link Peer} each, in the order they were last heard from:
  * a {@link LinkedHashMap} in access order, so hearing from a peer moves it to the tail and the
  * peers to expire are always at the head. Expiry then costs only the peers it removes, not a scan
  * of the table. Time is an argument (loop-clock nanoseconds), so tests can move it by hand; it
- * must not go backwards. It also counts the peers per IP address (any port), one entry per
- * address with a peer, for the per-address limit.
+ * must not go backwards. (The limits on registrations, overall and per IP address, are kept
+ * over every socket of the server by {@link ClientLimits}.)
  *
- * <p>Not thread safe: owned by the server's loop thread.
+ * <p>Not thread safe: owned by its socket's loop thread ({@link DatagramLoop}).
  */
 final class PeerTable {
     private final LinkedHashMap<SocketAddress, Peer> byAddress =
             new LinkedHashMap<>(64, 0.75f, true);
-    private final AddressCounts perIp = new AddressCounts();
 
     /**
      * A datagram arrived from the address: refreshes its peer, if any.
@@ -43,25 +40,11 @@ final class PeerTable {
         if (old != null) {
             throw new IllegalStateException(peer.address() + " is already registered");
         }
-        perIp.add(peer.address().getAddress());
-    }
-
-    /** @return the peers registered from this IP address, whatever their ports */
-    int countAt(InetAddress ip) {
-        return perIp.count(ip);
-    }
-
-    private void uncount(Peer peer) {
-        perIp.remove(peer.address().getAddress());
     }
 
     /** @return whether the peer was registered (and is not any more) */
     boolean remove(Peer peer) {
-        if (byAddress.remove(peer.address(), peer)) {
-            uncount(peer);
-            return true;
-        }
-        return false;
+        return byAddress.remove(peer.address(), peer);
     }
 
     int size() {
@@ -82,7 +65,6 @@ final class PeerTable {
                 break;
             }
             it.remove();
-            uncount(p);
             if (expired.isEmpty()) {
                 expired = new ArrayList<>();
             }
@@ -95,7 +77,6 @@ final class PeerTable {
     List<Peer> removeAll() {
         List<Peer> all = new ArrayList<>(byAddress.values());
         byAddress.clear();
-        perIp.clear();
         return all;
     }
 

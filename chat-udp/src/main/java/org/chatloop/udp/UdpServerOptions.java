@@ -32,7 +32,9 @@ import java.util.Objects;
  *                  of their own) can bind the same host and port, each with this option on, and
  *                  the kernel spreads source addresses over them (a given source keeps reaching
  *                  the same server while the set of servers stays the same). Binding fails with
- *                  an {@link java.io.IOException} where the platform does not support the option
+ *                  an {@link java.io.IOException} where the platform does not support the option.
+ *                  (A server on several loops binds its own sockets with the option either way;
+ *                  this lets it join a port that other servers have.)
  */
 public record UdpServerOptions(String host, int port, int maxMessageBytes, int maxClients,
                                Duration heartbeatTimeout, int maxQueuedDatagrams,

@@ -65,13 +65,13 @@ class AddressValidatorTest {
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
         InetAddress any = InetAddress.getByName("0.0.0.0");
         InetAddress lan = InetAddress.getByName("192.0.2.1");
-        assertFalse(UdpChatServer.validates(UdpServerOptions.AddressValidation.AUTO, loopback));
-        assertFalse(UdpChatServer.validates(UdpServerOptions.AddressValidation.AUTO,
+        assertFalse(DatagramLoop.validates(UdpServerOptions.AddressValidation.AUTO, loopback));
+        assertFalse(DatagramLoop.validates(UdpServerOptions.AddressValidation.AUTO,
                 InetAddress.getByName("::1")));
-        assertTrue(UdpChatServer.validates(UdpServerOptions.AddressValidation.AUTO, any));
-        assertTrue(UdpChatServer.validates(UdpServerOptions.AddressValidation.AUTO, lan));
-        assertTrue(UdpChatServer.validates(UdpServerOptions.AddressValidation.ON, loopback));
-        assertFalse(UdpChatServer.validates(UdpServerOptions.AddressValidation.OFF, lan));
+        assertTrue(DatagramLoop.validates(UdpServerOptions.AddressValidation.AUTO, any));
+        assertTrue(DatagramLoop.validates(UdpServerOptions.AddressValidation.AUTO, lan));
+        assertTrue(DatagramLoop.validates(UdpServerOptions.AddressValidation.ON, loopback));
+        assertFalse(DatagramLoop.validates(UdpServerOptions.AddressValidation.OFF, lan));
     }
 
     @Test

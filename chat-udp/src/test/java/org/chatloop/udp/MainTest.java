@@ -83,8 +83,8 @@ class MainTest {
         assertTrue(top.out().contains("server") && top.out().contains("client"), top.out());
         Result server = run("server", "--help");
         assertEquals(0, server.code());
-        for (String flag : List.of("--host", "--port", "--max-message-bytes", "--max-clients",
-                "--heartbeat-timeout", "--max-queued-datagrams")) {
+        for (String flag : List.of("--host", "--port", "--loops", "--max-message-bytes",
+                "--max-clients", "--heartbeat-timeout", "--max-queued-datagrams")) {
             assertTrue(server.out().contains(flag), flag);
         }
         Result client = run("client", "--help");
@@ -99,6 +99,9 @@ class MainTest {
         "server --port abc, --port",
         "server --port 70000, --port",
         "server --port -1, --port",
+        "server --loops 0, --loops",
+        "server --loops 256, --loops",
+        "server --loops two, --loops",
         "server --max-message-bytes 0, --max-message-bytes",
         "server --max-message-bytes 65508, --max-message-bytes",
         "server --max-clients -5, --max-clients",
@@ -156,6 +159,39 @@ class MainTest {
             assertEquals(1, terminationHooks.size());
             terminationHooks.get(0).run(); // what SIGINT/SIGTERM does
             peer.awaitLine("* server shutting down");
+        }
+        assertEquals(0, code.get(5, TimeUnit.SECONDS));
+        assertEquals("", err.text());
+    }
+
+    @Test
+    void shouldServeOnTwoLoopsAndTellClientsOfBothWhenTerminated() throws Exception {
+        List<Runnable> terminationHooks = new CopyOnWriteArrayList<>();
+        Main main = new Main(InputStream.nullInputStream(), terminationHooks::add);
+        Capture out = new Capture();
+        Capture err = new Capture();
+        CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> main.execute(
+                new String[] {"server", "--port", "0", "--loops", "2"},
+                out.stream(), err.stream()));
+        Matcher m = LISTENING.matcher(out.await(LISTENING));
+        assertTrue(m.find());
+        assertEquals(m.group() + System.lineSeparator(), out.text(), "exactly one line");
+        InetSocketAddress server = new InetSocketAddress("127.0.0.1",
+                Integer.parseInt(m.group(1)));
+        List<TestPeer> peers = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) {
+                peers.add(new TestPeer(server).register());
+            }
+            peers.get(0).send("/who");
+            assertTrue(peers.get(0).awaitLine(l -> l.startsWith("* in lobby ("))
+                    .startsWith("* in lobby (8): "));
+            terminationHooks.get(0).run();
+            for (TestPeer p : peers) {
+                p.awaitLine("* server shutting down");
+            }
+        } finally {
+            peers.forEach(TestPeer::close);
         }
         assertEquals(0, code.get(5, TimeUnit.SECONDS));
         assertEquals("", err.text());

@@ -23,7 +23,7 @@ class UdpChatClientTest {
 
     @BeforeEach
     void startServer() throws Exception {
-        server = UdpChatServer.start(UdpServerOptions.defaults().withPort(0)
+        server = TestServers.start(UdpServerOptions.defaults().withPort(0)
                 .withHeartbeatTimeout(Duration.ofSeconds(1)));
     }
 

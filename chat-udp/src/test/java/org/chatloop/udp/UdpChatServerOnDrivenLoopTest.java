@@ -211,7 +211,7 @@ class UdpChatServerOnDrivenLoopTest {
         TestPeer a = registered(server);
         TestPeer b = registered(server);
         a.awaitLine("* " + b.name() + " joined lobby");
-        SelectionKey key = server.key();
+        SelectionKey key = server.socket(0).key();
         assertEquals(SelectionKey.OP_READ, key.interestOps());
 
         gate[0].open = false;
@@ -220,15 +220,16 @@ class UdpChatServerOnDrivenLoopTest {
         }
         // 20 messages to a room of 2: 40 datagrams, 8 fit the queue, 32 are dropped.
         pumpUntil(() -> server.droppedDatagrams() == 32, "32 drops");
-        assertEquals(8, server.sender().queued());
-        assertTrue(server.sender().queue().capacity() <= 8, "the queue never grows past its bound");
+        assertEquals(8, server.socket(0).sender().queued());
+        assertTrue(server.socket(0).sender().queue().capacity() <= 8,
+                "the queue never grows past its bound");
         assertEquals(SelectionKey.OP_READ | SelectionKey.OP_WRITE, key.interestOps());
         loop.runOnce(TimeUnit.MILLISECONDS.toNanos(20)); // writable, but still full: keeps waiting
-        assertEquals(8, server.sender().queued());
+        assertEquals(8, server.socket(0).sender().queued());
         assertEquals(32, server.droppedDatagrams());
 
         gate[0].open = true;
-        pumpUntil(() -> server.sender().queued() == 0, "drain under OP_WRITE");
+        pumpUntil(() -> server.socket(0).sender().queued() == 0, "drain under OP_WRITE");
         assertEquals(SelectionKey.OP_READ, key.interestOps(), "write interest only while queued");
         for (int i = 0; i < 4; i++) {
             assertEquals("<" + a.name() + "> m" + i, b.awaitLine(l -> l.startsWith("<")));
@@ -256,7 +257,7 @@ class UdpChatServerOnDrivenLoopTest {
         pumpOneEvent();
         assertEquals("<" + a.name() + "> lost for b", a.awaitLine(l -> l.startsWith("<")));
         assertEquals(1, server.droppedDatagrams());
-        assertEquals(0, server.sender().queued());
+        assertEquals(0, server.socket(0).sender().queued());
 
         gate[0].failing.clear();
         a.send("seen by b");
@@ -282,9 +283,10 @@ class UdpChatServerOnDrivenLoopTest {
     void shouldIgnoreDatagramsThatClaimToComeFromTheServersOwnSocket() throws Exception {
         UdpChatServer server = UdpChatServer.attach(loop, hub, OPTIONS);
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
-        assertTrue(server.isOwnAddress(new InetSocketAddress(loopback, server.port())));
-        assertFalse(server.isOwnAddress(new InetSocketAddress(loopback, server.port() + 1)));
-        assertFalse(server.isOwnAddress(
+        assertTrue(server.socket(0).isOwnAddress(new InetSocketAddress(loopback, server.port())));
+        assertFalse(server.socket(0).isOwnAddress(
+                new InetSocketAddress(loopback, server.port() + 1)));
+        assertFalse(server.socket(0).isOwnAddress(
                 new InetSocketAddress(InetAddress.getByName("10.1.2.3"), server.port())));
     }
 }

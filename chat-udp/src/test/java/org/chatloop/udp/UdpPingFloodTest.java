@@ -33,7 +33,7 @@ class UdpPingFloodTest {
 
     @Test
     void shouldRegisterUpToTheLimitAnswerTheRestServerFullAndKeepServing() throws Exception {
-        server = UdpChatServer.start(UdpServerOptions.defaults().withPort(0)
+        server = TestServers.start(UdpServerOptions.defaults().withPort(0)
                 .withMaxClients(MAX_CLIENTS));
         keeper = new TestPeer(server.localAddress()).register();
         try (ClientSwarm swarm = new ClientSwarm(server.localAddress(), SOURCES)) {

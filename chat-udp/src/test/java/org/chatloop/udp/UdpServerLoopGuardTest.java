@@ -25,22 +25,22 @@ class UdpServerLoopGuardTest {
         "[private] <bob> hi", "[private to bob] hi"})
     void shouldRecogniseServerOutput(String line) {
         byte[] b = line.getBytes(StandardCharsets.UTF_8);
-        assertTrue(UdpChatServer.looksLikeServerOutput(ByteBuffer.wrap(b), b.length), line);
+        assertTrue(DatagramLoop.looksLikeServerOutput(ByteBuffer.wrap(b), b.length), line);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"hello", "#ping#", "/nick bob", "*shrug*", "!important", "[priv"})
     void shouldTakeOrdinaryFirstDatagramsAsClientInput(String line) {
         byte[] b = line.getBytes(StandardCharsets.UTF_8);
-        assertFalse(UdpChatServer.looksLikeServerOutput(ByteBuffer.wrap(b), b.length), line);
+        assertFalse(DatagramLoop.looksLikeServerOutput(ByteBuffer.wrap(b), b.length), line);
     }
 
     @Test
     void shouldNotLetTwoServersRelayEachOtherForEver() throws Exception {
         UdpServerOptions opts = UdpServerOptions.defaults().withPort(0)
                 .withHeartbeatTimeout(Duration.ofSeconds(5));
-        try (UdpChatServer a = UdpChatServer.start(opts);
-             UdpChatServer b = UdpChatServer.start(opts);
+        try (UdpChatServer a = TestServers.start(opts);
+             UdpChatServer b = TestServers.start(opts);
              DatagramSocket bystander = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
              DatagramSocket spoofer = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
             bystander.setSoTimeout(300);

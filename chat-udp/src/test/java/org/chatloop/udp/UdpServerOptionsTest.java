@@ -55,8 +55,8 @@ class UdpServerOptionsTest {
     @Test
     void shouldRunExpiryAtLeastOnceASecond() {
         long second = 1_000_000_000L;
-        assertEquals(second, UdpChatServer.expiryPeriodNanos(10 * second));
-        assertEquals(second / 2, UdpChatServer.expiryPeriodNanos(second));
-        assertEquals(10_000_000L, UdpChatServer.expiryPeriodNanos(1_000_000L));
+        assertEquals(second, DatagramLoop.expiryPeriodNanos(10 * second));
+        assertEquals(second / 2, DatagramLoop.expiryPeriodNanos(second));
+        assertEquals(10_000_000L, DatagramLoop.expiryPeriodNanos(1_000_000L));
     }
 }

@@ -1,6 +1,7 @@
 package org.chatloop.bench.peers;
 
 import java.io.IOException;
+import org.chatloop.core.HubOptions;
 import org.chatloop.udp.UdpChatServer;
 import org.chatloop.udp.UdpServerOptions;
 
@@ -19,12 +20,17 @@ final class ChatloopUdpPeer implements UdpPeerServer {
         this.server = server;
     }
 
-    static ChatloopUdpPeer start(boolean validating) throws IOException {
+    /**
+     * @param validating whether new addresses must answer a challenge first
+     * @param loops loop threads, each with a socket on the port
+     */
+    static ChatloopUdpPeer start(boolean validating, int loops) throws IOException {
         return new ChatloopUdpPeer(UdpChatServer.start(UdpServerOptions.defaults()
                 .withPort(0)
                 .withMaxQueuedDatagrams(MAX_QUEUED_DATAGRAMS)
                 .withAddressValidation(validating ? UdpServerOptions.AddressValidation.ON
-                        : UdpServerOptions.AddressValidation.AUTO)));
+                        : UdpServerOptions.AddressValidation.AUTO),
+                HubOptions.defaults(), loops));
     }
 
     @Override

@@ -6,7 +6,7 @@ import java.io.UncheckedIOException;
 /**
  * Every UDP server the UDP fan-out benchmark compares; {@link #start()} binds 127.0.0.1 on a free
  * port and returns once bound. The constant names are stable, for JMH {@code @Param} and command
- * lines. All three relay on a single thread.
+ * lines. All but {@link #CHATLOOP_2_LOOPS} relay on a single thread.
  */
 public enum UdpPeer {
     /**
@@ -17,7 +17,19 @@ public enum UdpPeer {
     CHATLOOP {
         @Override
         UdpPeerServer open() throws IOException {
-            return ChatloopUdpPeer.start(false);
+            return ChatloopUdpPeer.start(false, 1);
+        }
+    },
+    /**
+     * Our {@code chat-udp} server as {@link #CHATLOOP}, on two loop threads ({@code --loops 2}):
+     * a socket each on one port ({@code SO_REUSEPORT}), the kernel spreading source addresses
+     * over them, the room spanning both through the in-process room bus (a message is handed
+     * once to the other loop, which sends it to its own members from its own socket).
+     */
+    CHATLOOP_2_LOOPS {
+        @Override
+        UdpPeerServer open() throws IOException {
+            return ChatloopUdpPeer.start(false, 2);
         }
     },
     /**
@@ -29,7 +41,7 @@ public enum UdpPeer {
     CHATLOOP_VALIDATING {
         @Override
         UdpPeerServer open() throws IOException {
-            return ChatloopUdpPeer.start(true);
+            return ChatloopUdpPeer.start(true, 1);
         }
     },
     /**
