@@ -28,6 +28,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>On a 2-core machine the server gets one core and the harness, which decrypts everything the
  * subscribers receive, the other: past some rate the harness, not the server, is the limit.
+ * Hence the second figure, {@code loopCpuNanosPerDelivery}, as in {@link TcpFanOutBenchmark}: the
+ * CPU time of the server's own I/O threads ({@link PeerServer#isServerThread}: chatloop's
+ * {@code chat-tcp-PORT} loop, Netty's event loop) per delivery, in nanoseconds whatever unit JMH
+ * prints beside it ({@link TcpFanOutBenchmark.Deliveries#loopCpuNanosPerDelivery}), which does
+ * not depend on how fast the harness is.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -48,6 +53,8 @@ public class TlsFanOutBenchmark {
     private PeerServer server;
     private FanOutHarness harness;
     private int batch;
+    /** The server's I/O threads' CPU time, for the per-delivery figure. */
+    private ThreadCpu serverCpu;
 
     @Setup(Level.Trial)
     public void start() throws IOException {
@@ -56,13 +63,21 @@ public class TlsFanOutBenchmark {
                 peer.tls() ? PemTls.insecureClientContext() : null);
         batch = Math.max(TcpFanOutBenchmark.WINDOW,
                 TcpFanOutBenchmark.DELIVERIES_PER_BATCH / subscribers);
+        serverCpu = new ThreadCpu(server::isServerThread);
     }
 
     @Benchmark
     public long fanOut(TcpFanOutBenchmark.Deliveries counters) throws IOException {
+        long start = System.nanoTime();
         long d = harness.publish(batch, TimeUnit.SECONDS.toNanos(60));
-        counters.deliveries += d;
+        counters.add(d, start, System.nanoTime(), serverCpu);
         return d;
+    }
+
+    /** Finds the server's threads and starts their CPU clock, as {@link TcpFanOutBenchmark} does. */
+    @Setup(Level.Iteration)
+    public void startCpuClock() {
+        serverCpu.start();
     }
 
     @TearDown(Level.Trial)

@@ -78,6 +78,106 @@ class TlsTransportTest {
         }
     }
 
+    @Test
+    void shouldSendSealedRecordsInOrderWhenTheSocketTakesThemInPieces() throws Exception {
+        TestCerts certs = TestCerts.make(dir, "pieces", false);
+        SSLContext serverContext = PemTls.serverContext(certs.cert(), certs.key());
+        SSLContext clientContext = PemTls.clientContext(certs.cert());
+        ByteBuffer[] lines = new ByteBuffer[LINES];
+        ByteBuffer all = ByteBuffer.allocate(LINES * LINE_BYTES);
+        for (int i = 0; i < LINES; i++) {
+            String text = String.format("line %5d ", i);
+            byte[] b = (text + "y".repeat(LINE_BYTES - text.length() - 1) + "\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            lines[i] = ByteBuffer.wrap(b);
+            all.put(b);
+        }
+        try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+            listener.bind(new InetSocketAddress("127.0.0.1", 0));
+            int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
+            CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
+                try (SSLSocket s = (SSLSocket) clientContext.getSocketFactory()
+                        .createSocket("127.0.0.1", port)) {
+                    s.startHandshake();
+                    return s.getInputStream().readNBytes(LINES * LINE_BYTES);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (SocketChannel raw = listener.accept()) {
+                Trickle wire = new Trickle(raw);
+                TlsTransport tls = TlsTransport.server(wire, serverContext, new TlsBuffers());
+                assertEquals(0, tls.handshake(), "a blocking socket finishes the handshake");
+
+                // The first half is sealed whole, but the socket takes 10,000 bytes of it: the
+                // rest is held, and counted as written (it went through the engine).
+                int half = LINES / 2;
+                wire.allowance = 10_000;
+                assertEquals(half * LINE_BYTES, tls.write(lines, 0, half));
+                assertTrue(tls.owesWrite());
+                // While the held records do not all go, nothing new is sealed.
+                wire.allowance = 5_000;
+                assertEquals(0, tls.write(lines, half, LINES - half));
+                assertTrue(tls.owesWrite());
+                int offset = half;
+                for (int round = 0; round < 1_000 && (tls.owesWrite() || offset < LINES);
+                        round++) {
+                    wire.allowance = 7_000;
+                    if (tls.owesWrite()) {
+                        tls.drain();
+                    } else {
+                        tls.write(lines, offset, LINES - offset);
+                        while (offset < LINES && !lines[offset].hasRemaining()) {
+                            offset++;
+                        }
+                    }
+                }
+                assertEquals(LINES, offset);
+                assertTrue(!tls.owesWrite());
+                assertArrayEquals(all.array(), received.get(10, TimeUnit.SECONDS));
+            }
+        }
+    }
+
+    /** Takes at most {@link #allowance} bytes of writes, then nothing: a socket filling up. */
+    private static final class Trickle implements ByteChannel {
+        int allowance = Integer.MAX_VALUE;
+        private final SocketChannel channel;
+
+        Trickle(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            int n = Math.min(src.remaining(), allowance);
+            if (n == 0) {
+                return 0;
+            }
+            ByteBuffer part = src.duplicate();
+            part.limit(part.position() + n);
+            int w = channel.write(part); // blocking: all of it
+            src.position(src.position() + w);
+            allowance -= w;
+            return w;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return channel.read(dst);
+        }
+
+        @Override
+        public boolean isOpen() {
+            return channel.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
     /** Passes writes through and records the length of each TLS record written. */
     private static final class RecordCounter implements ByteChannel {
         final List<Integer> records = new ArrayList<>();
