@@ -32,6 +32,26 @@ class MainTest {
     }
 
     @Test
+    void shouldExitOneNamingTheClusterWhenRedisCannotBeReached() throws Exception {
+        int free;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            free = probe.getLocalPort();
+        }
+        assertEquals(1, run("server", "--port", "0", "--cluster", "redis://127.0.0.1:" + free));
+        String msg = err.toString(StandardCharsets.UTF_8);
+        assertTrue(msg.startsWith("chat-tcp server: cannot join the cluster at redis://127.0.0.1:"
+                + free), msg);
+    }
+
+    @Test
+    void shouldExitTwoOnABadClusterFlag() {
+        assertEquals(2, run("server", "--cluster", "redis://127.0.0.1:6379", "--cluster-ttl", "0"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--cluster-ttl"));
+        assertEquals(2, run("server", "--node-name", "a"));
+    }
+
+    @Test
     void shouldPrintUsageAndExitZeroOnHelp() {
         assertEquals(0, run("--help"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("server"));

@@ -77,6 +77,26 @@ class MainTest {
     }
 
     @Test
+    void aClusterThatCannotBeReachedExitsOneNamingIt() throws Exception {
+        int free;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            free = probe.getLocalPort();
+        }
+        Result r = run("server", "--port", "0", "--cluster", "redis://127.0.0.1:" + free);
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().startsWith("chat-udp server: cannot join the cluster at redis://127.0.0.1:"
+                + free), r.err());
+    }
+
+    @Test
+    void aBadClusterFlagExitsTwo() {
+        Result r = run("server", "--cluster", "redis://127.0.0.1:6379", "--cluster-ttl", "0");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--cluster-ttl"), r.err());
+    }
+
+    @Test
     void shouldPrintHelpAndExitZero() {
         Result top = run("--help");
         assertEquals(0, top.code());
