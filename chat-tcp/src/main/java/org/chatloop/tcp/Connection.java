@@ -39,11 +39,16 @@ import org.chatloop.loop.LoopTimer;
  *
  * <p>Not thread safe: owned by the server's loop thread.
  */
-final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
+final class Connection implements IoHandler, ClientOutput, StreamIo.End,
         WebSocketStream.Peer {
-    private static final int READS_PER_EVENT = 16;
     private static final int READ_BUDGET_BYTES = 64 * 1024;
     static final long WRITE_BUDGET_BYTES = 128 * 1024;
+    /**
+     * Writes per flush: one, of at most about {@link #WRITE_BUDGET_BYTES}, so that one connection
+     * with a backlog does not hold up the pass for the others; the rest waits for the next pass or
+     * {@code OP_WRITE}.
+     */
+    private static final int WRITES_PER_FLUSH = 1;
     /**
      * How long a partial line from a client that has never sent a newline may stay idle before it
      * counts as a line: 150 ms. Such a client (the original tutorial's) writes each typed line with
@@ -150,9 +155,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
 
     /** Advances the TLS handshake; once done, joins the hub and reads what came with it. */
     private void handshake() throws IOException {
-        int waitFor = tls.handshake();
-        if (waitFor != 0) {
-            key.interestOps(waitFor);
+        if (!StreamIo.handshake(tls, key)) {
             return;
         }
         handshaking = false;
@@ -175,8 +178,8 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
         return (SocketChannel) key.channel();
     }
 
-    /** @return where output goes: the TLS stream, or the socket */
-    private GatheringByteChannel sink() {
+    /** @return where output goes, and what closes: the TLS stream, or the socket */
+    private GatheringByteChannel stream() {
         return tls != null ? tls : channel();
     }
 
@@ -228,19 +231,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
     private void read() throws IOException {
         ByteBuffer buf = server.readBuffer();
         int total = 0;
-        for (int i = 0; i < READS_PER_EVENT && total < READ_BUDGET_BYTES; i++) {
-            buf.clear();
-            int n = tls != null ? tls.read(buf) : channel().read(buf);
-            if (n < 0) {
-                decoder.finish(this);
-                closeGracefully(LeaveReason.DISCONNECTED);
-                return;
-            }
+        for (int i = 0; i < StreamIo.READS_PER_EVENT && total < READ_BUDGET_BYTES; i++) {
+            int n = StreamIo.read(tls, key, buf, decoder, this);
             if (n == 0) {
-                if (tls != null && tls.owesWrite()) {
-                    flush(); // TLS: a handshake message (e.g. a key update) waits to go out
-                }
-                return;
+                return; // nothing more now, or the stream ended (see endOfStream)
             }
             total += n;
             if (timer != null && join == null) {
@@ -307,6 +301,12 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
         if (state == State.OPEN && decoder.holdsUnframedLine()) {
             decoder.flushUnframed(this);
         }
+    }
+
+    /** End of stream from the client: what the decoder held is reported; now close in order. */
+    @Override
+    public void endOfStream() {
+        closeGracefully(LeaveReason.DISCONNECTED);
     }
 
     @Override
@@ -388,14 +388,19 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
         }
     }
 
-    private void flush() {
+    /**
+     * Writes what is pending (also what TLS owes after a read), within the write budget; closes a
+     * {@code CLOSING} connection once all is written.
+     */
+    @Override
+    public void flush() {
         if (state == State.CLOSED) {
             return;
         }
         boolean drained;
         try {
-            out.writeTo(sink(), server.gatherScratch(), WRITE_BUDGET_BYTES);
-            drained = out.isEmpty() && (tls == null || tls.drain());
+            drained = StreamIo.write(out, stream(), tls, server.gatherScratch(),
+                    WRITE_BUDGET_BYTES, WRITES_PER_FLUSH);
         } catch (IOException e) {
             abort(LeaveReason.CONNECTION_ERROR);
             return;
@@ -493,12 +498,7 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
     }
 
     private void updateInterest() {
-        if (key.isValid()) {
-            boolean reading = state == State.OPEN && !readPaused && !ratePaused;
-            int ops = (reading ? SelectionKey.OP_READ : 0)
-                    | (writeInterest ? SelectionKey.OP_WRITE : 0);
-            key.interestOps(ops);
-        }
+        StreamIo.interest(key, state == State.OPEN && !readPaused && !ratePaused, writeInterest);
     }
 
     /**
@@ -557,17 +557,10 @@ final class Connection implements IoHandler, ClientOutput, LineDecoder.Sink,
             throttle.timer.cancel();
             throttle.timer = null;
         }
-        key.cancel();
-        try {
-            if (tls != null) {
-                tls.close();
-            } else {
-                channel().close();
-            }
-        } catch (IOException e) {
-            server.log().log(System.Logger.Level.DEBUG, "closing " + client, e);
+        IOException failed = StreamIo.release(key, stream(), out);
+        if (failed != null) {
+            server.log().log(System.Logger.Level.DEBUG, "closing " + client, failed);
         }
-        out.clear();
         if (congested) {
             congested = false;
             server.decongested(this);

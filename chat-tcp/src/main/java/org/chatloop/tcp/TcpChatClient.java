@@ -200,7 +200,7 @@ public final class TcpChatClient implements AutoCloseable {
     }
 
     /** The client's connection, owned by the loop thread. */
-    private final class Handler implements IoHandler, LineDecoder.Sink {
+    private final class Handler implements IoHandler, StreamIo.End {
         private final Listener listener;
         private final ClientTls tls;
         private final LineDecoder decoder = new LineDecoder(MAX_RECEIVED_LINE);
@@ -261,14 +261,11 @@ public final class TcpChatClient implements AutoCloseable {
 
         /** The TCP connection is up: over TLS, handshake first; then send what is queued. */
         private void established() throws IOException {
-            int waitFor = io.handshake();
-            if (waitFor != 0) {
-                key.interestOps(waitFor);
+            if (!StreamIo.handshake(io, key)) {
                 return;
             }
             connected.complete(null);
-            interest();
-            flush();
+            flush(); // sets the interest: reading, and OP_WRITE while output waits
             if (io.buffersInput()) {
                 read(); // records that arrived with the end of the handshake
             }
@@ -281,19 +278,10 @@ public final class TcpChatClient implements AutoCloseable {
         }
 
         private void read() throws IOException {
-            for (int i = 0; i < 16 && !done; i++) {
-                readBuffer.clear();
-                int n = io.read(readBuffer);
-                if (n < 0) {
-                    decoder.finish(this);
-                    finish(null);
-                    return;
-                }
+            for (int i = 0; i < StreamIo.READS_PER_EVENT && !done; i++) {
+                int n = StreamIo.read(io, key, readBuffer, decoder, this);
                 if (n == 0) {
-                    if (io.owesWrite()) {
-                        flush();
-                    }
-                    return;
+                    return; // nothing more now, or the stream ended (see endOfStream)
                 }
                 decoder.feed(readBuffer.array(), 0, n, this);
             }
@@ -310,6 +298,12 @@ public final class TcpChatClient implements AutoCloseable {
                     onFailure(e);
                 }
             }
+        }
+
+        /** The server ended the stream: the connection ended in order. */
+        @Override
+        public void endOfStream() {
+            finish(null);
         }
 
         @Override
@@ -333,32 +327,25 @@ public final class TcpChatClient implements AutoCloseable {
             }
         }
 
-        private void flush() {
+        /** Writes what is queued while the socket takes it; ends a closing client once done. */
+        @Override
+        public void flush() {
             flushQueued = false;
             if (done || !connected.isDone() || key == null) {
                 return;
             }
+            boolean drained;
             try {
-                while (!out.isEmpty() && out.writeTo(io, scratch, Long.MAX_VALUE) > 0) {
-                    // keep writing while the socket takes it
-                }
-                io.drain();
+                drained = StreamIo.write(out, io, io, scratch, Long.MAX_VALUE, Integer.MAX_VALUE);
             } catch (IOException e) {
                 finish(e);
                 return;
             }
-            if (closing && out.isEmpty() && !io.owesWrite()) {
+            if (closing && drained) {
                 finish(null);
                 return;
             }
-            interest();
-        }
-
-        private void interest() {
-            if (key.isValid()) {
-                key.interestOps(SelectionKey.OP_READ
-                        | (out.isEmpty() && !io.owesWrite() ? 0 : SelectionKey.OP_WRITE));
-            }
+            StreamIo.interest(key, true, !drained);
         }
 
         void closeGracefully() {
@@ -380,20 +367,8 @@ public final class TcpChatClient implements AutoCloseable {
                 return;
             }
             done = true;
-            if (key != null) {
-                key.cancel();
-            }
-            try {
-                if (io != null) {
-                    io.close(); // TLS: close_notify, if the socket takes it at once
-                }
-                if (channel != null) {
-                    channel.close();
-                }
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-            out.clear();
+            // Closing fails only on a socket that is going away anyway: nothing to report.
+            StreamIo.release(key, io != null ? io : channel, out);
             connected.completeExceptionally(cause != null ? cause : new IOException("closed"));
             try {
                 listener.onClosed(cause);

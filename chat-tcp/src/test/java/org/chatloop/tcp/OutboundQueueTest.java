@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class OutboundQueueTest {
 
     /** A channel that takes at most {@code perWrite} bytes per call, recording them. */
-    private static final class SlowChannel implements GatheringByteChannel {
+    static final class SlowChannel implements GatheringByteChannel {
         final ByteArrayOutputStream got = new ByteArrayOutputStream();
         int perWrite;
         int calls;
