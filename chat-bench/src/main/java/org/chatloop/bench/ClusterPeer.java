@@ -143,22 +143,8 @@ public enum ClusterPeer {
             if (clusters.isEmpty()) {
                 return;
             }
-            String want = LOBBY_CHANNEL + "\n" + peer.redisNodes;
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-            String reply;
-            while (!want.equals(reply = redis.command("PUBSUB", "NUMSUB", LOBBY_CHANNEL))) {
-                if (System.nanoTime() - deadline > 0) {
-                    throw new IllegalStateException("PUBSUB NUMSUB " + LOBBY_CHANNEL + " is "
-                            + reply.replace('\n', ' ') + ", not " + peer.redisNodes + ", after "
-                            + timeoutMillis + " ms");
-                }
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
-            }
+            redis.awaitSubscribers(LOBBY_CHANNEL, peer.redisNodes,
+                    java.time.Duration.ofMillis(timeoutMillis));
         }
 
         /**

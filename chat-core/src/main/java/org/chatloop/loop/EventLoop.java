@@ -92,6 +92,58 @@ public final class EventLoop implements Executor {
         return t == null || t == Thread.currentThread();
     }
 
+    /** Setup work for {@link #callAndWait}: it may fail with an I/O error. */
+    @FunctionalInterface
+    public interface Setup<T> {
+        /**
+         * @return its result
+         * @throws IOException if it fails
+         */
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code work} on this loop's thread and waits for its result: at once if the caller is
+     * that thread (or the loop has not started), else as a task, waiting at most
+     * {@code timeoutMillis}. How transports attach to a running loop from another thread.
+     *
+     * @param work what to run
+     * @param timeoutMillis how long to wait for the loop
+     * @return what {@code work} returned
+     * @throws IOException what {@code work} threw, or if the loop did not run it in time or the
+     *         wait was interrupted
+     */
+    public <T> T callAndWait(Setup<T> work, long timeoutMillis) throws IOException {
+        if (inLoopThread()) {
+            return work.run();
+        }
+        java.util.concurrent.CompletableFuture<T> made = new java.util.concurrent.CompletableFuture<>();
+        execute(() -> {
+            try {
+                made.complete(work.run());
+            } catch (IOException | RuntimeException e) {
+                made.completeExceptionally(e);
+            }
+        });
+        try {
+            return made.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("the loop's task failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the loop", e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("the loop did not run the task within " + timeoutMillis
+                    + " ms (closed or stuck?)", e);
+        }
+    }
+
     /**
      * Registers a non-blocking channel with the handler as its key's attachment.
      *

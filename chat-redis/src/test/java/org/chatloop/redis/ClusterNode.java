@@ -137,6 +137,17 @@ final class ClusterNode implements AutoCloseable {
         return connect(0);
     }
 
+    /** Connects a client on loop {@code loop} and gives it the nick {@code nick}. */
+    Member named(int loop, String nick) {
+        Member m = connect(loop);
+        m.nick(nick);
+        return m;
+    }
+
+    Member named(String nick) {
+        return named(0, nick);
+    }
+
     static void pause() {
         try {
             Thread.sleep(10);

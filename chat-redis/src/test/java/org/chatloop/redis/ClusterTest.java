@@ -68,27 +68,15 @@ class ClusterTest {
 
     /** Waits until {@code n} nodes subscribe to the room's channel (a subscription is async). */
     private static void awaitSubscribers(String roomKey, int n) {
-        long deadline = System.nanoTime() + ClusterNode.WAIT.toNanos();
-        String channel = "chatloop:r:" + roomKey;
-        String reply = "";
-        while (System.nanoTime() < deadline) {
-            reply = redis.command("PUBSUB", "NUMSUB", channel);
-            if (reply.endsWith("\n" + n)) {
-                return;
-            }
-            ClusterNode.pause();
-        }
-        throw new AssertionError(channel + " has not " + n + " subscribers: " + reply);
+        redis.awaitSubscribers("chatloop:r:" + roomKey, n, ClusterNode.WAIT);
     }
 
     @Test
     void roomMessagesCrossNodesBothWaysInOrder() {
         ClusterNode a = node("a");
         ClusterNode b = node("b");
-        ClusterNode.Member alice = a.connect(0);
-        ClusterNode.Member bob = b.connect(1);
-        alice.nick("alice");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named(0, "alice");
+        ClusterNode.Member bob = b.named(1, "bob");
         awaitSubscribers("lobby", 2);
         for (int i = 0; i < 50; i++) {
             alice.say("from alice " + i);
@@ -132,12 +120,9 @@ class ClusterTest {
     void whoRoomsAndMsgSeeEveryNode() {
         ClusterNode a = node("a");
         ClusterNode b = node("b");
-        ClusterNode.Member alice = a.connect(0);
-        ClusterNode.Member bob = b.connect(1);
-        ClusterNode.Member carol = b.connect(0);
-        alice.nick("alice");
-        bob.nick("bob");
-        carol.nick("carol");
+        ClusterNode.Member alice = a.named(0, "alice");
+        ClusterNode.Member bob = b.named(1, "bob");
+        ClusterNode.Member carol = b.named(0, "carol");
         bob.say("/join Den");
         bob.awaitContaining("joined Den");
         alice.say("/join Den");
@@ -161,10 +146,8 @@ class ClusterTest {
     void aNodeThatDiesLeavesEveryRoomAndFreesItsNamesWithinTheTtl() {
         ClusterNode a = node(options("a").withTtl(Duration.ofSeconds(2)), 1);
         ClusterNode b = node(options("b").withTtl(Duration.ofSeconds(2)), 1);
-        ClusterNode.Member alice = a.connect();
-        ClusterNode.Member bob = b.connect();
-        alice.nick("alice");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named("alice");
+        ClusterNode.Member bob = b.named("bob");
         awaitSubscribers("lobby", 2);
         long died = System.nanoTime();
         b.cluster.crashForTest();
@@ -181,10 +164,8 @@ class ClusterTest {
     void aNodeThatStopsTellsTheOthersItsMembersLeft() {
         ClusterNode a = node("a");
         ClusterNode b = node("b");
-        ClusterNode.Member alice = a.connect();
-        ClusterNode.Member bob = b.connect();
-        alice.nick("alice");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named("alice");
+        ClusterNode.Member bob = b.named("bob");
         awaitSubscribers("lobby", 2);
         b.close();
         nodes.remove(b);
@@ -197,12 +178,9 @@ class ClusterTest {
     void redisStoppedAndStartedEveryNodeKeepsLocalChatAndResumes() {
         ClusterNode a = node(options("a").withReconnectDelay(Duration.ofMillis(200)), 2);
         ClusterNode b = node(options("b").withReconnectDelay(Duration.ofMillis(200)), 2);
-        ClusterNode.Member alice = a.connect(0);
-        ClusterNode.Member anne = a.connect(1);
-        ClusterNode.Member bob = b.connect(0);
-        alice.nick("alice");
-        anne.nick("anne");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named(0, "alice");
+        ClusterNode.Member anne = a.named(1, "anne");
+        ClusterNode.Member bob = b.named(0, "bob");
         awaitSubscribers("lobby", 2);
 
         redis.stop();
@@ -246,10 +224,8 @@ class ClusterTest {
     void aMemberWhoLeavesWhileTheLinkIsDownIsGoneFromRedisOnceItIsBack() {
         ClusterNode a = node(options("a").withReconnectDelay(Duration.ofSeconds(1)), 1);
         ClusterNode b = node(options("b").withReconnectDelay(Duration.ofSeconds(1)), 1);
-        ClusterNode.Member alice = a.connect();
-        ClusterNode.Member bob = b.connect();
-        alice.nick("alice");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named("alice");
+        ClusterNode.Member bob = b.named("bob");
         redis.command("CLIENT", "KILL", "TYPE", "normal");
         awaitLink(b, false);
         bob.say("/quit");
@@ -286,10 +262,8 @@ class ClusterTest {
     void aRoomJoinedWhileTheSubscriptionIsDownIsSubscribedOnceItIsBack() {
         ClusterNode a = node(options("a").withReconnectDelay(Duration.ofSeconds(1)), 1);
         ClusterNode b = node(options("b").withReconnectDelay(Duration.ofSeconds(1)), 1);
-        ClusterNode.Member alice = a.connect();
-        ClusterNode.Member bob = b.connect();
-        alice.nick("alice");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named("alice");
+        ClusterNode.Member bob = b.named("bob");
         awaitSubscribers("lobby", 2);
         redis.command("CLIENT", "KILL", "TYPE", "pubsub");
         bob.awaitContaining("cluster link down");
@@ -308,10 +282,8 @@ class ClusterTest {
     void aDroppedSubscriptionIsReportedAsLostMessages() {
         ClusterNode a = node(options("a").withReconnectDelay(Duration.ofSeconds(1)), 1);
         ClusterNode b = node(options("b").withReconnectDelay(Duration.ofSeconds(1)), 1);
-        ClusterNode.Member alice = a.connect();
-        ClusterNode.Member bob = b.connect();
-        alice.nick("alice");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named("alice");
+        ClusterNode.Member bob = b.named("bob");
         awaitSubscribers("lobby", 2);
         alice.say("before");
         bob.awaitLine("<alice> before");
@@ -336,10 +308,8 @@ class ClusterTest {
     void aNodeThatFallsBehindDropsWithinItsBoundAndSaysHowManyWereLost() throws Exception {
         ClusterNode a = node("a");
         ClusterNode b = node(options("b").withMaxInboundBytes(64 * 1024), 1);
-        ClusterNode.Member alice = a.connect();
-        ClusterNode.Member bob = b.connect();
-        alice.nick("alice");
-        bob.nick("bob");
+        ClusterNode.Member alice = a.named("alice");
+        ClusterNode.Member bob = b.named("bob");
         awaitSubscribers("lobby", 2);
 
         CountDownLatch release = new CountDownLatch(1);
@@ -388,12 +358,9 @@ class ClusterTest {
     void oneRedisPublishPerRoomMessage() {
         ClusterNode a = node("a");
         ClusterNode b = node("b");
-        ClusterNode.Member alice = a.connect(0);
-        ClusterNode.Member bob = b.connect(0);
-        ClusterNode.Member carol = b.connect(1);
-        alice.nick("alice");
-        bob.nick("bob");
-        carol.nick("carol");
+        ClusterNode.Member alice = a.named(0, "alice");
+        ClusterNode.Member bob = b.named(0, "bob");
+        ClusterNode.Member carol = b.named(1, "carol");
         awaitSubscribers("lobby", 2);
         redis.command("CONFIG", "RESETSTAT");
         for (int i = 0; i < 100; i++) {

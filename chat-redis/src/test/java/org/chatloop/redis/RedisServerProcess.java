@@ -537,6 +537,39 @@ public final class RedisServerProcess implements AutoCloseable {
     }
 
     /**
+     * @param channel a pub/sub channel
+     * @return how many clients subscribe to it now ({@code PUBSUB NUMSUB})
+     */
+    public int subscribers(String channel) {
+        String reply = command("PUBSUB", "NUMSUB", channel);
+        return Integer.parseInt(reply.substring(reply.lastIndexOf('\n') + 1).trim());
+    }
+
+    /**
+     * Waits until {@code n} clients subscribe to {@code channel} (a subscription is asynchronous),
+     * polling with a deadline.
+     *
+     * @throws IllegalStateException if they do not within {@code within}
+     */
+    public void awaitSubscribers(String channel, int n, Duration within) {
+        long deadline = System.nanoTime() + within.toNanos();
+        int now = subscribers(channel);
+        while (now != n) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(channel + " has " + now + " subscribers, not "
+                        + n + ", after " + within);
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+            now = subscribers(channel);
+        }
+    }
+
+    /**
      * Sends one command on a new connection and returns its reply as text: a simple string or a
      * bulk string as is, an integer in decimal, an array as its elements rendered so and joined
      * by {@code "\n"} (nested arrays flattened; a null element as {@code ""}, an error element as

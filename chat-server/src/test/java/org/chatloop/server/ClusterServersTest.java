@@ -126,22 +126,9 @@ class ClusterServersTest {
         return c;
     }
 
-    private static String numsub(String roomKey) {
-        return redis.command("PUBSUB", "NUMSUB", "chatloop:r:" + roomKey);
-    }
-
     /** Waits until {@code n} nodes subscribe to the room's channel. */
     private static void awaitSubscribers(String roomKey, int n) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        String reply = "";
-        while (System.nanoTime() < deadline) {
-            reply = redis.command("PUBSUB", "NUMSUB", "chatloop:r:" + roomKey);
-            if (reply.endsWith("\n" + n)) {
-                return;
-            }
-            Thread.onSpinWait();
-        }
-        throw new AssertionError("not " + n + " subscribers: " + reply);
+        redis.awaitSubscribers("chatloop:r:" + roomKey, n, java.time.Duration.ofSeconds(15));
     }
 
     @Test
@@ -175,7 +162,7 @@ class ClusterServersTest {
         List<InteropPeers.Tcp> all = new ArrayList<>();
         // a's port is b's too: the kernel picks the node of each connection. Connect until both
         // have members (each subscribes to the lobby then); 2^-31 odds of 32 on one node.
-        while (all.size() < 32 && !numsub("lobby").endsWith("\n2")) {
+        while (all.size() < 32 && redis.subscribers("chatloop:r:lobby") < 2) {
             all.add(tcp(a, "c" + all.size()));
         }
         awaitSubscribers("lobby", 2);

@@ -77,6 +77,8 @@ import org.chatloop.loop.IoHandler;
  */
 public final class TcpChatServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(TcpChatServer.class.getName());
+    /** How long an attach from another thread waits for the loop. */
+    private static final long ATTACH_TIMEOUT_MILLIS = 10_000;
     private static final Frame SERVER_FULL = Frame.error("server full");
     private static final Frame TOO_MANY_FROM_ADDRESS =
             Frame.error("too many connections from your address");
@@ -151,10 +153,10 @@ public final class TcpChatServer implements AutoCloseable {
     /** Hooks every loop's flush and close; each on its own loop thread, and waits. */
     private void install() throws IOException {
         for (StreamLoop l : loops) {
-            onLoop(l.loop(), () -> {
+            l.loop().callAndWait(() -> {
                 l.install();
                 return null;
-            });
+            }, ATTACH_TIMEOUT_MILLIS);
         }
     }
 
@@ -344,42 +346,10 @@ public final class TcpChatServer implements AutoCloseable {
                                         WebSocketOptions webSocket) throws IOException {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(options, "options");
-        TcpChatServer server = onLoop(group.loop(0),
-                () -> new TcpChatServer(group, options, false, webSocket));
+        TcpChatServer server = group.loop(0).callAndWait(
+                () -> new TcpChatServer(group, options, false, webSocket), ATTACH_TIMEOUT_MILLIS);
         server.install();
         return server;
-    }
-
-    private interface LoopWork<T> {
-        T run() throws IOException;
-    }
-
-    /** Runs {@code work} on {@code loop}'s thread (now, if this is it) and returns its result. */
-    private static <T> T onLoop(EventLoop loop, LoopWork<T> work) throws IOException {
-        if (loop.inLoopThread()) {
-            return work.run();
-        }
-        CompletableFuture<T> made = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                made.complete(work.run());
-            } catch (IOException | RuntimeException e) {
-                made.completeExceptionally(e);
-            }
-        });
-        try {
-            return made.get(10, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IllegalStateException("attach failed", e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while attaching", e);
-        } catch (TimeoutException e) {
-            throw new IOException("the loop did not run the attach within 10 s", e);
-        }
     }
 
     /** @return the address the server is bound to */

@@ -9,10 +9,7 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.UnresolvedAddressException;
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 import org.chatloop.core.ChatHub;
 import org.chatloop.core.Directory;
@@ -302,8 +299,9 @@ public final class UdpChatServer implements AutoCloseable {
                 EventLoop loop = group.loop(served);
                 ChatHub hub = group.hub(served);
                 DatagramChannel channel = channels[served];
-                sockets[served] = onLoop(loop,
-                        () -> new DatagramLoop(loop, hub, options, limits, channel, wires));
+                sockets[served] = loop.callAndWait(
+                        () -> new DatagramLoop(loop, hub, options, limits, channel, wires),
+                        ATTACH_TIMEOUT_MILLIS);
             }
         } catch (IOException | RuntimeException e) {
             for (int i = served; i < channels.length; i++) {
@@ -389,41 +387,6 @@ public final class UdpChatServer implements AutoCloseable {
             ch.close();
         } catch (IOException again) {
             failure.addSuppressed(again);
-        }
-    }
-
-    private interface LoopWork<T> {
-        T run() throws IOException;
-    }
-
-    /** Runs {@code work} on {@code loop}'s thread (now, if this is it) and returns its result. */
-    private static <T> T onLoop(EventLoop loop, LoopWork<T> work) throws IOException {
-        if (loop.inLoopThread()) {
-            return work.run();
-        }
-        CompletableFuture<T> made = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                made.complete(work.run());
-            } catch (IOException | RuntimeException e) {
-                made.completeExceptionally(e);
-            }
-        });
-        try {
-            return made.get(ATTACH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException("attach failed", e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while attaching", e);
-        } catch (TimeoutException e) {
-            throw new IOException("the loop did not run the attach within 10 s", e);
         }
     }
 
