@@ -12,11 +12,12 @@ import org.chatloop.core.Frame;
  * right after the previous range in the same slab (the usual case for a room's messages) only
  * extends that range: no copy and no object per message for this connection.
  *
- * <p>One range (the usual case: an up-to-date reader gets one contiguous run of a room's
- * messages per pass) lives in three fields of its own. More ranges are three entries in ring arrays
- * (slab, start, end), about 16 bytes each, made when a second range is needed; buffer views are
- * borrowed from the slab only for the duration of a write. A connection that never had two ranges
- * pending holds no arrays at all.
+ * <p>The newest range (the one appends extend; for an up-to-date reader the only one) always lives
+ * in three fields of its own, so that the per-recipient step of a broadcast compares and updates
+ * two fields and touches no array. Older ranges are three entries in ring arrays (slab, start,
+ * end), about 16 bytes each, made when a second range is needed; buffer views are borrowed from
+ * the slab only for the duration of a write. A connection that never had two ranges pending holds
+ * no arrays at all.
  *
  * <p>Not thread safe: owned by the connection's loop thread.
  */
@@ -34,15 +35,16 @@ final class OutboundQueue {
     private static final int SHRINK_ABOVE = 64;
 
     private final SlabPool pool;
+    /** The newest range, or null when nothing is pending (then the ring is empty too). */
+    private SlabPool.Slab tail;
+    private int tailStart;
+    private int tailEnd;
+    /** The older ranges, oldest at {@code head}: a ring of {@code older} entries. */
     private SlabPool.Slab[] slabs = NO_SLABS;
     private int[] starts = NO_INTS;
     private int[] ends = NO_INTS;
-    /** The only range while no arrays are made ({@code slabs == NO_SLABS} and count is 0 or 1). */
-    private SlabPool.Slab slab0;
-    private int start0;
-    private int end0;
     private int head;
-    private int count;
+    private int older;
     private long pending;
 
     OutboundQueue(SlabPool pool) {
@@ -54,12 +56,7 @@ final class OutboundQueue {
      *         when empty): ranges are appended in placement order, so it is the head's
      */
     long oldestSlabSequence() {
-        return count == 0 ? Long.MAX_VALUE : inline() ? slab0.sequence : slabs[head].sequence;
-    }
-
-    /** @return whether the ranges (none or one) are in the fields rather than in arrays */
-    private boolean inline() {
-        return slabs == NO_SLABS;
+        return tail == null ? Long.MAX_VALUE : older > 0 ? slabs[head].sequence : tail.sequence;
     }
 
     /** @return bytes appended and not yet written, plus {@link #RANGE_OVERHEAD} per range */
@@ -68,60 +65,48 @@ final class OutboundQueue {
     }
 
     boolean isEmpty() {
-        return count == 0;
+        return tail == null;
     }
 
     /** Appends the frame (placed in a slab once per frame, shared by every recipient). */
     void append(Frame frame) {
         pool.place(frame);
-        appendPlaced();
+        appendPlaced(pool.placedSlab(), pool.placedStart(), pool.placedEnd());
     }
 
     /** Appends a copy of {@code src[off, off+len)}. */
     void append(byte[] src, int off, int len) {
         if (len > 0) {
             pool.place(src, off, len);
-            appendPlaced();
+            appendPlaced(pool.placedSlab(), pool.placedStart(), pool.placedEnd());
         }
     }
 
-    private void appendPlaced() {
-        SlabPool.Slab slab = pool.placedSlab();
-        int start = pool.placedStart();
-        int end = pool.placedEnd();
+    private void appendPlaced(SlabPool.Slab slab, int start, int end) {
         pending += end - start;
-        if (inline()) {
-            if (count == 0) {
-                slab0 = slab;
-                start0 = start;
-                end0 = end;
-                count = 1;
-                slab.refs++;
-                pending += RANGE_OVERHEAD;
-                return;
-            }
-            if (slab0 == slab && end0 == start) {
-                end0 = end;
-                return;
-            }
-            grow(); // a second range: move the first into arrays
-        } else if (count > 0) {
-            int last = (head + count - 1) & (slabs.length - 1);
-            if (slabs[last] == slab && ends[last] == start) {
-                ends[last] = end;
-                return;
-            }
+        if (tail == slab && tailEnd == start) {
+            tailEnd = end;
+            return;
         }
-        if (count == slabs.length) {
+        if (tail != null) {
+            pushOlder(tail, tailStart, tailEnd);
+        }
+        tail = slab;
+        tailStart = start;
+        tailEnd = end;
+        slab.refs++;
+        pending += RANGE_OVERHEAD;
+    }
+
+    private void pushOlder(SlabPool.Slab slab, int start, int end) {
+        if (older == slabs.length) {
             grow();
         }
-        int at = (head + count) & (slabs.length - 1);
+        int at = (head + older) & (slabs.length - 1);
         slabs[at] = slab;
         starts[at] = start;
         ends[at] = end;
-        count++;
-        slab.refs++;
-        pending += RANGE_OVERHEAD;
+        older++;
     }
 
     private void grow() {
@@ -129,18 +114,7 @@ final class OutboundQueue {
         SlabPool.Slab[] s = new SlabPool.Slab[capacity];
         int[] st = new int[capacity];
         int[] en = new int[capacity];
-        if (inline()) {
-            s[0] = slab0;
-            st[0] = start0;
-            en[0] = end0;
-            slab0 = null;
-            slabs = s;
-            starts = st;
-            ends = en;
-            head = 0;
-            return;
-        }
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < older; i++) {
             int from = (head + i) & (slabs.length - 1);
             s[i] = slabs[from];
             st[i] = starts[from];
@@ -161,86 +135,102 @@ final class OutboundQueue {
      */
     long writeTo(GatheringByteChannel channel, ByteBuffer[] scratch, long maxBytes)
             throws IOException {
-        if (count == 0) {
+        if (tail == null) {
             return 0;
         }
-        if (inline()) {
-            return writeInline(channel);
+        if (older == 0) {
+            return writeTail(channel);
         }
         int mask = slabs.length - 1;
         long written;
         int used = 0;
+        boolean withTail = false;
         try {
-            if (count == 1 || ends[head] - starts[head] >= maxBytes) {
+            if (ends[head] - starts[head] >= maxBytes) {
                 used = 1;
                 written = channel.write(slabs[head].view(starts[head], ends[head]));
             } else {
                 long bytes = 0;
-                while (used < count && used < scratch.length && bytes < maxBytes) {
+                while (used < older && used < scratch.length && bytes < maxBytes) {
                     int i = (head + used) & mask;
                     scratch[used++] = slabs[i].view(starts[i], ends[i]);
                     bytes += ends[i] - starts[i];
                 }
-                written = channel.write(scratch, 0, used);
+                if (used == older && used < scratch.length && bytes < maxBytes) {
+                    scratch[used] = tail.view(tailStart, tailEnd);
+                    withTail = true;
+                }
+                written = channel.write(scratch, 0, withTail ? used + 1 : used);
             }
         } finally {
             for (int k = 0; k < used; k++) {
                 slabs[(head + k) & mask].resetViews();
             }
-            Arrays.fill(scratch, 0, Math.min(used, scratch.length), null);
+            if (withTail) {
+                tail.resetViews();
+            }
+            Arrays.fill(scratch, 0, Math.min(withTail ? used + 1 : used, scratch.length), null);
         }
         pending -= written;
         long left = written;
-        while (left > 0) {
+        while (left > 0 && older > 0) {
             int len = ends[head] - starts[head];
             if (left < len) {
                 starts[head] += (int) left;
-                break;
+                return written;
             }
             left -= len;
-            dropHead();
+            dropOldest();
         }
-        if (count == 0 && slabs.length > SHRINK_ABOVE) {
+        if (left > 0) {
+            consumeTail(left);
+        }
+        if (older == 0 && slabs.length > SHRINK_ABOVE) {
             release();
         }
         return written;
     }
 
-    private long writeInline(GatheringByteChannel channel) throws IOException {
+    private long writeTail(GatheringByteChannel channel) throws IOException {
         long written;
         try {
-            written = channel.write(slab0.view(start0, end0));
+            written = channel.write(tail.view(tailStart, tailEnd));
         } finally {
-            slab0.resetViews();
+            tail.resetViews();
         }
         pending -= written;
-        if (written < end0 - start0) {
-            start0 += (int) written;
-        } else {
-            dropHead();
-        }
+        consumeTail(written);
         return written;
     }
 
-    private void dropHead() {
-        pending -= RANGE_OVERHEAD;
-        if (inline()) {
-            pool.unref(slab0);
-            slab0 = null;
-            count = 0;
+    /** {@code n} bytes of the tail range (the only one left) were written. */
+    private void consumeTail(long n) {
+        if (n < tailEnd - tailStart) {
+            tailStart += (int) n;
             return;
         }
+        pending -= RANGE_OVERHEAD;
+        pool.unref(tail);
+        tail = null;
+    }
+
+    private void dropOldest() {
+        pending -= RANGE_OVERHEAD;
         pool.unref(slabs[head]);
         slabs[head] = null;
         head = (head + 1) & (slabs.length - 1);
-        count--;
+        older--;
     }
 
     /** Drops everything pending. */
     void clear() {
-        while (count > 0) {
-            pending -= inline() ? end0 - start0 : ends[head] - starts[head];
-            dropHead();
+        while (older > 0) {
+            pending -= ends[head] - starts[head];
+            dropOldest();
+        }
+        if (tail != null) {
+            pending -= tailEnd - tailStart;
+            consumeTail(tailEnd - tailStart);
         }
         release();
     }
@@ -255,6 +245,7 @@ final class OutboundQueue {
 
     @Override
     public String toString() {
-        return "OutboundQueue[pending=" + pending + ", ranges=" + count + "]";
+        return "OutboundQueue[pending=" + pending + ", ranges="
+                + (tail == null ? 0 : older + 1) + "]";
     }
 }

@@ -46,6 +46,11 @@ final class StreamLoop {
     private final ByteBuffer[] gatherScratch = new ByteBuffer[1024];
     private final TlsBuffers tlsBuffers = new TlsBuffers();
     private final Frame lineTooLong;
+    /**
+     * Pending bytes past which a connection counts as congested: a quarter of its bound. Each
+     * recipient of a broadcast compares against it (see {@link Connection#send}).
+     */
+    final long congestedAbove;
     /** Open connections; each knows its slot, so removal is O(1) without a hash node apiece. */
     private final List<Connection> connections = new ArrayList<>();
     private final List<Connection> dirty = new ArrayList<>();
@@ -65,6 +70,7 @@ final class StreamLoop {
         this.loop = loop;
         this.hub = hub;
         this.options = options;
+        this.congestedAbove = options.maxPendingBytes() / 4;
         this.webSite = webSite;
         this.pool = new SlabPool(SLAB_BYTES, 64, webSite != null);
         this.lineTooLong = Frame.error("line too long (max " + options.maxLineBytes() + " bytes)");

@@ -230,7 +230,7 @@ class OutboundQueueTest {
     }
 
     @Test
-    void shouldMoveFromTheInlineRangeToArraysAndBackInOrder() throws Exception {
+    void shouldMoveFromOneRangeToTheRingAndBackInOrder() throws Exception {
         SlabPool pool = new SlabPool(64, 8);
         OutboundQueue q = new OutboundQueue(pool);
         OutboundQueue other = new OutboundQueue(pool);
@@ -262,7 +262,7 @@ class OutboundQueueTest {
     }
 
     @Test
-    void shouldCountOneRangeOfOverheadForContiguousFramesInTheInlineRange() throws Exception {
+    void shouldCountOneRangeOfOverheadForContiguousFrames() throws Exception {
         OutboundQueue q = new OutboundQueue(new SlabPool(1024, 8));
         q.append(Frame.line("one"));
         q.append(Frame.line("two"));
@@ -272,5 +272,32 @@ class OutboundQueueTest {
         assertEquals(1, ch.calls);
         assertEquals(0, q.pendingBytes());
         assertEquals("one\ntwo\n", ch.got.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void shouldGatherNoMoreBuffersThanTheScratchHoldsAndKeepTheNewestRangeLast() throws Exception {
+        OutboundQueue q = new OutboundQueue(new SlabPool(8, 8));
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 5; i++) {
+            String text = "r" + i + "abcd"; // 7 bytes with its newline: one slab, one range each
+            q.append(Frame.line(text));
+            expected.append(text).append('\n');
+        }
+        assertEquals(5 * (7 + OutboundQueue.RANGE_OVERHEAD), q.pendingBytes());
+        SlowChannel ch = new SlowChannel(Integer.MAX_VALUE);
+        ByteBuffer[] scratch = new ByteBuffer[2];
+        assertEquals(14, q.writeTo(ch, scratch, Long.MAX_VALUE), "two ranges per write");
+        assertEquals(14, q.writeTo(ch, scratch, Long.MAX_VALUE));
+        q.append(Frame.line("tail")); // the newest range, behind the one left
+        expected.append("tail\n");
+        ch.perWrite = 9; // the older range and 2 bytes of the newest
+        assertEquals(9, q.writeTo(ch, scratch, Long.MAX_VALUE));
+        assertEquals(3 + OutboundQueue.RANGE_OVERHEAD, q.pendingBytes());
+        ch.perWrite = Integer.MAX_VALUE;
+        assertEquals(3, q.writeTo(ch, scratch, Long.MAX_VALUE));
+        assertTrue(q.isEmpty());
+        assertEquals(0, q.pendingBytes());
+        assertEquals(expected.toString(), ch.got.toString(StandardCharsets.UTF_8));
+        assertTrue(java.util.Arrays.stream(scratch).allMatch(b -> b == null), "scratch cleared");
     }
 }
