@@ -76,7 +76,9 @@ public final class ChatHub {
     /** The same clients by id, for frames the bus addresses to one client. */
     private final Map<Long, Client> byId = new HashMap<>();
     private final Map<String, Room> rooms = new HashMap<>();
-    private final Room lobby = new Room(LOBBY);
+    private final Room lobby;
+    /** The rooms gathering this pass's messages (see {@link Room}), or null without a loop. */
+    private final PassBatches batches;
     private final EventLoop loop;
     private final HubOptions options;
     private final Directory directory;
@@ -124,6 +126,8 @@ public final class ChatHub {
         this.directory = Objects.requireNonNull(directory, "directory");
         this.executor = loop;
         this.port = Objects.requireNonNull(bus, "bus").connect(new Shard(), loop);
+        this.batches = new PassBatches(loop);
+        this.lobby = new Room(LOBBY, batches);
         rooms.put(lobby.key(), lobby);
         if (loop.inLoopThread()) {
             loop.beforeSelect(port::flush);
@@ -149,6 +153,8 @@ public final class ChatHub {
         this.executor = loop != null ? loop : Runnable::run;
         // A bus of one shard: nothing is ever published to another, so nothing needs flushing.
         this.port = new LocalRoomBus().connect(new Shard(), executor);
+        this.batches = loop != null ? new PassBatches(loop) : null;
+        this.lobby = new Room(LOBBY, batches);
         rooms.put(lobby.key(), lobby);
     }
 
@@ -767,7 +773,7 @@ public final class ChatHub {
         String known = existing != null ? existing.name() : directory.roomName(key);
         String name = known != null ? known : roomName;
         leaveRoom(client, "moved to " + name);
-        Room to = rooms.computeIfAbsent(key, k -> new Room(name));
+        Room to = rooms.computeIfAbsent(key, k -> new Room(name, batches));
         addToRoom(to, client);
         Frame joined = Frame.notice(client.name() + " joined " + to.name());
         if (isLarge(to)) {

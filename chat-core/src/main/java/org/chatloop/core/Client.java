@@ -63,7 +63,20 @@ public final class Client {
         return connected;
     }
 
+    /**
+     * @return where the client's frames go, once what its room gathered in this pass has been
+     *         handed over (see {@link Room}): a frame sent through it comes after them
+     */
     ClientOutput output() {
+        Room r = room;
+        if (r != null) {
+            r.deliverGathered();
+        }
+        return output;
+    }
+
+    /** @return where the client's frames go, as it is (for the room's own array of outputs) */
+    ClientOutput rawOutput() {
         return output;
     }
 

@@ -25,9 +25,12 @@ import java.util.function.LongSupplier;
  *
  * <p>A pass ({@link #runOnce(long)}) selects, dispatches every ready key to its {@link IoHandler}
  * (the key's attachment), runs tasks handed in from other threads, runs due timers, and last runs
- * the {@linkplain #beforeSelect(Runnable) before-select hooks}: the place where transports flush
- * the output that the pass produced, once per pass rather than once per message. Timers set the
- * select timeout.
+ * the {@linkplain #beforeOutput(Runnable) before-output hooks} (where work gathered during the pass
+ * is completed: a hub hands the pass's room messages to their members) and then the
+ * {@linkplain #beforeSelect(Runnable) before-select hooks}: the place where transports flush the
+ * output that the pass produced, once per pass rather than once per message. Timers set the
+ * select timeout. {@link #isDispatching()} tells code whether it runs in a pass before those hooks
+ * (so that what it gathers will be completed in this pass) or not.
  *
  * <p><b>Threading.</b> The loop thread owns the selector and everything registered on it. Only
  * {@link #execute(Runnable)}, {@link #stop()}, {@link #inLoopThread()}, {@link #awaitTermination}
@@ -49,6 +52,7 @@ public final class EventLoop implements Executor {
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final PriorityQueue<LoopTimer> timers = new PriorityQueue<>();
+    private final List<Runnable> beforeOutput = new ArrayList<>();
     private final List<Runnable> beforeSelect = new ArrayList<>();
     private final List<Runnable> closeHooks = new ArrayList<>();
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -61,6 +65,8 @@ public final class EventLoop implements Executor {
     /** When the timer heap grows past this size, cancelled timers are purged from it. */
     private int timerPurgeThreshold = MIN_TIMER_PURGE_THRESHOLD;
     private long passes;
+    /** Whether a pass runs, before its end-of-pass hooks (see {@link #isDispatching()}). */
+    private boolean dispatching;
 
     /** Opens a loop on the system's nanosecond clock. */
     public EventLoop() {
@@ -200,6 +206,27 @@ public final class EventLoop implements Executor {
     }
 
     /**
+     * Adds a hook that runs at the end of every pass before every {@linkplain #beforeSelect
+     * before-select hook}: where work gathered during the pass is completed, so that the hooks
+     * that flush output find all of it. Loop thread only.
+     */
+    public void beforeOutput(Runnable hook) {
+        assert inLoopThread();
+        beforeOutput.add(Objects.requireNonNull(hook, "hook"));
+    }
+
+    /**
+     * @return whether the caller runs inside a pass of this loop (an I/O handler, a task or a
+     *         timer), before the pass's end-of-pass hooks: work gathered now will be completed by
+     *         a {@linkplain #beforeOutput before-output hook} in this pass. False in the hooks
+     *         themselves, in close hooks, and outside passes (a test calling in directly). Loop
+     *         thread only.
+     */
+    public boolean isDispatching() {
+        return dispatching;
+    }
+
+    /**
      * Adds a hook that runs once, on the loop thread, when the loop ends (after {@link #stop()}),
      * before the selector and every channel still registered are closed. Loop thread only.
      */
@@ -296,13 +323,21 @@ public final class EventLoop implements Executor {
         assert inLoopThreadStrict() : "runOnce off the loop thread";
         passes++;
         int ready;
+        dispatching = true;
         try {
-            ready = select(maxWaitNanos);
-        } catch (IOException e) {
-            throw new UncheckedIOException("select failed", e);
+            try {
+                ready = select(maxWaitNanos);
+            } catch (IOException e) {
+                throw new UncheckedIOException("select failed", e);
+            }
+            runTasks();
+            runTimers();
+        } finally {
+            dispatching = false;
         }
-        runTasks();
-        runTimers();
+        for (int i = 0; i < beforeOutput.size(); i++) {
+            runGuarded(beforeOutput.get(i), "before-output hook");
+        }
         for (int i = 0; i < beforeSelect.size(); i++) {
             runGuarded(beforeSelect.get(i), "before-select hook");
         }

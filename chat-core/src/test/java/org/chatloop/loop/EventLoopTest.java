@@ -480,6 +480,43 @@ class EventLoopTest {
     }
 
     @Test
+    void shouldRunBeforeOutputHooksBeforeBeforeSelectHooksWhateverTheOrderAdded() {
+        EventLoop loop = manualLoop();
+        List<String> events = new ArrayList<>();
+        loop.beforeSelect(() -> events.add("flush"));
+        loop.beforeOutput(() -> events.add("complete"));
+        loop.execute(() -> events.add("task"));
+
+        loop.runOnce(0);
+
+        assertEquals(List.of("task", "complete", "flush"), events);
+    }
+
+    @Test
+    void shouldTellDispatchingInTasksTimersAndHandlersButNotInHooksOrOutsidePasses()
+            throws IOException {
+        EventLoop loop = manualLoop();
+        Pipe p = pipe();
+        List<String> events = new ArrayList<>();
+        loop.register(p.source(), SelectionKey.OP_READ, ops -> {
+            p.source().read(ByteBuffer.allocate(16));
+            events.add("read " + loop.isDispatching());
+        });
+        loop.beforeOutput(() -> events.add("output hook " + loop.isDispatching()));
+        loop.beforeSelect(() -> events.add("select hook " + loop.isDispatching()));
+        loop.execute(() -> events.add("task " + loop.isDispatching()));
+        loop.schedule(0, TimeUnit.MILLISECONDS, () -> events.add("timer " + loop.isDispatching()));
+        p.sink().write(ByteBuffer.wrap(new byte[] {1}));
+
+        runUntil(loop, () -> events.contains("read true"), "the read");
+
+        assertFalse(loop.isDispatching(), "between passes");
+        assertTrue(events.containsAll(List.of("task true", "timer true", "output hook false",
+                "select hook false")), events.toString());
+        assertFalse(events.stream().anyMatch(e -> e.contains("hook true")), events.toString());
+    }
+
+    @Test
     void shouldKeepRunningHooksAfterOneThrows() {
         EventLoop loop = manualLoop();
         AtomicInteger ran = new AtomicInteger();

@@ -76,6 +76,8 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
     private boolean dirty;
     private boolean writeInterest;
     private boolean tooSlow;
+    /** Whether a WebSocket close frame is queued: nothing may follow it. */
+    private boolean closeFrameSent;
     private boolean congested;
     /**
      * When the connection became congested, in the loop clock's milliseconds, truncated to an int
@@ -318,7 +320,19 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
 
     @Override
     public void onLineTooLong() {
-        send(server.lineTooLongFrame());
+        reply(server.lineTooLongFrame());
+    }
+
+    /**
+     * Sends a frame of the connection's own (an error) through the hub once joined, so that it
+     * comes after the room messages the hub has gathered for this client in the pass.
+     */
+    private void reply(Frame frame) {
+        if (client != null) {
+            server.hub().send(client, frame);
+        } else {
+            send(frame);
+        }
     }
 
     /**
@@ -328,13 +342,28 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
      */
     @Override
     public void send(Frame frame) {
-        if (state == State.CLOSED || tooSlow || join != null) {
+        if (state == State.CLOSED || tooSlow || join != null || closeFrameSent) {
             return;
         }
         out.append(frame);
+        appended();
+    }
+
+    /** After an append: the bound checks, skipped while dirty and below a quarter of the bound. */
+    private void appended() {
         if (!dirty || out.pendingBytes() > server.congestedAbove) {
             queued();
         }
+    }
+
+    /** Appends a room's frames of this pass, placed once for all its members: as {@link #send}. */
+    @Override
+    public void send(Frame[] frames, int count) {
+        if (state == State.CLOSED || tooSlow || join != null || closeFrameSent) {
+            return;
+        }
+        out.append(frames, count);
+        appended();
     }
 
     /** Appends protocol bytes of the WebSocket side (HTTP responses, control frames). */
@@ -345,6 +374,12 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
         }
         out.append(bytes, 0, bytes.length);
         queued();
+    }
+
+    @Override
+    public void sendClose(byte[] closeFrame) {
+        sendRaw(closeFrame);
+        closeFrameSent = true;
     }
 
     /** The WebSocket upgrade is queued: the request head came in time; join the hub. */
@@ -498,7 +533,7 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
     /** The client connected and sent nothing at all for {@code idleTimeout}. */
     private void silentTooLong() {
         timer = null;
-        send(Frame.error("nothing received for " + server.options().idleTimeout().toSeconds()
+        reply(Frame.error("nothing received for " + server.options().idleTimeout().toSeconds()
                 + " s; closing"));
         closeGracefully(LeaveReason.TIMED_OUT);
     }
@@ -515,14 +550,16 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
         if (state != State.OPEN) {
             return;
         }
+        state = State.CLOSING;
+        if (client != null) {
+            // Leaving the room hands this client what the room gathered for it in this pass: it
+            // goes out before a WebSocket close frame, after which nothing may be sent.
+            server.hub().disconnect(client, reason);
+        }
         if (decoder instanceof WebSocketStream ws) {
             ws.closing(reason == LeaveReason.SHUTDOWN ? CloseCodes.GOING_AWAY
                     : reason == LeaveReason.TIMED_OUT ? CloseCodes.POLICY_VIOLATION
                     : CloseCodes.NORMAL, reason.text());
-        }
-        state = State.CLOSING;
-        if (client != null) {
-            server.hub().disconnect(client, reason);
         }
         updateInterest();
         if (out.isEmpty() && !dirty) {

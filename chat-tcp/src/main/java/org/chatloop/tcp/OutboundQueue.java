@@ -74,6 +74,12 @@ final class OutboundQueue {
         appendPlaced(pool.placedSlab(), pool.placedStart(), pool.placedEnd());
     }
 
+    /** Appends the frames (placed once for every recipient of the same array). */
+    void append(Frame[] frames, int count) {
+        pool.place(frames, count);
+        appendPlaced(pool.placedSlab(), pool.placedStart(), pool.placedEnd());
+    }
+
     /** Appends a copy of {@code src[off, off+len)}. */
     void append(byte[] src, int off, int len) {
         if (len > 0) {

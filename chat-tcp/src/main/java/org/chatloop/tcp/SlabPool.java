@@ -62,6 +62,11 @@ final class SlabPool {
     private final ArrayDeque<Slab> idle = new ArrayDeque<>();
     private Slab current;
     private Frame lastFrame;
+    /** The frames placed last by {@link #place(Frame[], int)}, and where they lie, or null. */
+    private Frame[] lastFrames;
+    private Slab framesSlab;
+    private int framesStart;
+    private int framesEnd;
     private Slab placedSlab;
     private int placedStart;
     private int placedEnd;
@@ -103,6 +108,48 @@ final class SlabPool {
             placed(s, len);
         }
         lastFrame = frame;
+    }
+
+    /**
+     * Puts the first {@code count} frames side by side in one slab, unless they are the frames
+     * placed last (the hub hands every member of a room the same array, and never changes it; see
+     * {@link org.chatloop.core.ClientOutput#send(Frame[], int)}). The range is then in
+     * {@link #placedSlab()}, {@link #placedStart()} and {@link #placedEnd()}.
+     */
+    void place(Frame[] frames, int count) {
+        lastFrame = null; // the placed range is about to be the frames'
+        if (frames == lastFrames) {
+            placedSlab = framesSlab;
+            placedStart = framesStart;
+            placedEnd = framesEnd;
+            return;
+        }
+        int len = 0;
+        for (int i = 0; i < count; i++) {
+            int frameLength = frames[i].length();
+            len += webSocket ? WebSocketEncoder.headerLength(frameLength - 1) + frameLength - 1
+                    : frameLength;
+        }
+        Slab s = slabFor(len);
+        int at = s.end;
+        for (int i = 0; i < count; i++) {
+            Frame frame = frames[i];
+            if (webSocket) {
+                int payload = frame.length() - 1;
+                at += WebSocketEncoder.writeHeader(WebSocketDecoder.OP_TEXT, payload, s.buffer,
+                        at);
+                frame.copyTo(0, s.buffer, at, payload);
+                at += payload;
+            } else {
+                frame.copyTo(0, s.buffer, at, frame.length());
+                at += frame.length();
+            }
+        }
+        placed(s, len);
+        lastFrames = frames;
+        framesSlab = s;
+        framesStart = placedStart;
+        framesEnd = placedEnd;
     }
 
     /** Puts bytes in a slab (no reuse across calls). */
@@ -167,6 +214,10 @@ final class SlabPool {
         if (s == placedSlab) {
             lastFrame = null; // its bytes are about to be overwritten
             placedSlab = null;
+        }
+        if (s == framesSlab) {
+            lastFrames = null;
+            framesSlab = null;
         }
         if (s.buffer.capacity() == slabSize && idle.size() < maxIdle) {
             s.end = 0;

@@ -24,6 +24,12 @@ final class WebSocketStream implements StreamDecoder, WebSocketDecoder.Sink {
         /** Appends protocol bytes (an HTTP response, a control frame) to pending output. */
         void sendRaw(byte[] bytes);
 
+        /**
+         * Appends the close frame: the last frame of the connection, so that data sent after it
+         * (what a room gathered for the client in this pass, say) is dropped (RFC 6455 5.5.1).
+         */
+        void sendClose(byte[] closeFrame);
+
         /** The 101 response is queued: the client is a WebSocket client now, and joins the hub. */
         void upgraded();
 
@@ -118,7 +124,7 @@ final class WebSocketStream implements StreamDecoder, WebSocketDecoder.Sink {
     void closing(int code, String reason) {
         if (decoder != null && !closeSent) {
             closeSent = true;
-            peer.sendRaw(WebSocketEncoder.close(code, reason));
+            peer.sendClose(WebSocketEncoder.close(code, reason));
         }
         state = CLOSED;
     }
@@ -146,7 +152,7 @@ final class WebSocketStream implements StreamDecoder, WebSocketDecoder.Sink {
             closeSent = true;
             // Echo the peer's code (RFC 6455 5.5.1); the decoder let only codes valid on the wire
             // through.
-            peer.sendRaw(code == CloseCodes.NO_STATUS ? WebSocketEncoder.close()
+            peer.sendClose(code == CloseCodes.NO_STATUS ? WebSocketEncoder.close()
                     : WebSocketEncoder.close(code, ""));
         }
         state = CLOSED;

@@ -300,4 +300,79 @@ class OutboundQueueTest {
         assertEquals(expected.toString(), ch.got.toString(StandardCharsets.UTF_8));
         assertTrue(java.util.Arrays.stream(scratch).allMatch(b -> b == null), "scratch cleared");
     }
+
+    @Test
+    void shouldPlaceAPassOfFramesOnceForEveryRecipientOfTheSameArray() throws Exception {
+        SlabPool pool = new SlabPool(64 * 1024, 4);
+        Frame[] pass = {Frame.line("<alice> one"), Frame.line("<alice> two"),
+            Frame.line("<alice> three")};
+        String expected = "<alice> one\n<alice> two\n<alice> three\n";
+        List<OutboundQueue> members = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            OutboundQueue q = new OutboundQueue(pool);
+            q.append(pass, 3);
+            members.add(q);
+        }
+        pool.place(Frame.line("x")); // what the pool places next lies right after one copy
+        assertEquals(expected.length(), pool.placedStart(), "the frames were copied once");
+        for (OutboundQueue q : members) {
+            assertEquals(expected.length() + OutboundQueue.RANGE_OVERHEAD, q.pendingBytes());
+            SlowChannel ch = new SlowChannel(Integer.MAX_VALUE);
+            q.writeTo(ch, new ByteBuffer[4], Long.MAX_VALUE);
+            assertEquals(1, ch.calls, "one range");
+            assertEquals(expected, ch.got.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void shouldPlaceAPassOfFramesAsWebSocketFramesLikeOneByOne() throws Exception {
+        Frame[] pass = {Frame.line("short"), Frame.line("y".repeat(300)), Frame.line("")};
+        OutboundQueue together = new OutboundQueue(new SlabPool(4096, 4, true));
+        together.append(pass, pass.length);
+        OutboundQueue oneByOne = new OutboundQueue(new SlabPool(4096, 4, true));
+        for (Frame f : pass) {
+            oneByOne.append(f);
+        }
+        SlowChannel a = new SlowChannel(Integer.MAX_VALUE);
+        SlowChannel b = new SlowChannel(Integer.MAX_VALUE);
+        together.writeTo(a, new ByteBuffer[4], Long.MAX_VALUE);
+        oneByOne.writeTo(b, new ByteBuffer[4], Long.MAX_VALUE);
+        assertTrue(a.got.size() > 300);
+        assertEquals(java.util.Arrays.toString(b.got.toByteArray()),
+                java.util.Arrays.toString(a.got.toByteArray()));
+    }
+
+    @Test
+    void shouldPlaceTheSameArrayAgainOnceTheSlabItLayInWasRecycled() throws Exception {
+        SlabPool pool = new SlabPool(32, 4);
+        Frame[] pass = {Frame.line("abc"), Frame.line("def")};
+        OutboundQueue q = new OutboundQueue(pool);
+        q.append(pass, 2);
+        drainAndCheck(q, "abc\ndef\n");
+        for (int i = 0; i < 20; i++) { // fill and recycle slabs until the first is reused
+            q.append(Frame.line("filler " + i + " ........"));
+            drainAndCheck(q, "filler " + i + " ........\n");
+        }
+        q.append(pass, 2);
+        drainAndCheck(q, "abc\ndef\n");
+    }
+
+    @Test
+    void shouldGiveALargePassASlabOfItsOwn() throws Exception {
+        SlabPool pool = new SlabPool(64, 4);
+        Frame[] pass = new Frame[10];
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < pass.length; i++) {
+            pass[i] = Frame.line("frame number " + i);
+            expected.append("frame number ").append(i).append('\n');
+        }
+        OutboundQueue a = new OutboundQueue(pool);
+        OutboundQueue b = new OutboundQueue(pool);
+        a.append(pass, pass.length);
+        b.append(pass, pass.length);
+        assertEquals(1, pool.allocatedCount(), "one slab, longer than the pool's, for both: " + pool);
+        drainAndCheck(a, expected.toString());
+        drainAndCheck(b, expected.toString());
+        assertEquals(0, pool.liveCount(), "freed once both wrote it: " + pool);
+    }
 }

@@ -155,6 +155,15 @@ class TcpChatServerTest {
         c.sendRaw(("z".repeat(10_000) + "\nafter\n").getBytes(StandardCharsets.UTF_8));
         c.expectLine("! line too long (max 64 bytes)");
         assertEquals("<alice> after", c.next());
+        // Lines read in one pass: the room's messages are handed over at the end of the pass, and
+        // the connection's own error still comes in the order the lines were sent.
+        c.sendRaw(("before\n" + "z".repeat(100) + "\nthen\n/bogus\nlast\n")
+                .getBytes(StandardCharsets.UTF_8));
+        assertEquals("<alice> before", c.next());
+        assertEquals("! line too long (max 64 bytes)", c.next());
+        assertEquals("<alice> then", c.next());
+        assertEquals("! unknown command /bogus (try /help)", c.next());
+        assertEquals("<alice> last", c.next());
     }
 
     @Test

@@ -296,7 +296,7 @@ final class DatagramLoop {
             }
         }
         if (truncated) {
-            peer.send(tooLong);
+            hub.send(peer.client(), tooLong); // after what its room gathered in this pass
         } else if (!Datagrams.isHeartbeat(inBytes, len)) {
             if (peer.mayAct(now)) {
                 hub.onLine(peer.client(), inBytes, 0, len);
