@@ -40,8 +40,10 @@ import org.chatloop.loop.EventLoop;
  * <p><b>Shards.</b> A hub is one shard of a chat: it owns the clients of one loop and its part of
  * each room, and reaches the other shards (other loops, other processes) through a
  * {@link Directory} (names, members, rooms) and a {@link RoomBus} (frames). A room message is
- * delivered to the local members at once and published once to the bus, which hands it to every
- * other shard with members in the room, where it is delivered in turn; {@code /who},
+ * handed to the local members (at the end of the loop pass, with the room's other messages of the
+ * pass: see {@code Room}; each member's order is as if it had been sent at once) and published once
+ * to the bus, which hands it to every other shard with members in the room, where it is delivered
+ * in turn; {@code /who},
  * {@code /rooms}, {@code /msg} and nick claims ask the directory. Made with
  * {@link #ChatHub(EventLoop, HubOptions)}, a hub is a chat of one shard, with a directory and a
  * bus of its own. Every member of a room sees one sender's messages in the order the sender's

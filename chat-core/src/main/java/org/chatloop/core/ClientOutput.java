@@ -5,8 +5,10 @@ package org.chatloop.core;
  * receive, and how it asks the transport to end the client.
  *
  * <p>Called on the loop thread only. Both methods must return quickly and must not call back into
- * the hub: {@link #send} only appends to the client's pending output (a transport that finds the
- * client too slow marks it and disconnects it after the current pass, never during a broadcast).
+ * the hub, but for {@link ChatHub#congestion}: {@link #send} only appends to the client's pending
+ * output (a transport that finds the client too slow marks it and disconnects it after the current
+ * pass, never during a broadcast). A send that sent to, joined or removed a client would break the
+ * order of the room delivery under way.
  */
 public interface ClientOutput {
 

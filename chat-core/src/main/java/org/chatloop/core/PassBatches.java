@@ -16,6 +16,7 @@ import org.chatloop.loop.EventLoop;
  * <p>Not thread safe: owned by the hub's loop thread.
  */
 final class PassBatches {
+    private static final System.Logger LOG = System.getLogger(ChatHub.class.getName());
     private final EventLoop loop;
     private final ArrayList<Room> pending = new ArrayList<>();
     /** Whether the hook is registered: until then nothing is gathered. */
@@ -49,11 +50,23 @@ final class PassBatches {
         pending.add(room);
     }
 
-    /** Hands every room's gathered messages to its members. */
+    /**
+     * Hands every room's gathered messages to its members. A room whose delivery throws (a
+     * transport's bug) is logged; the other rooms are delivered all the same.
+     */
     void deliver() {
-        for (int i = 0; i < pending.size(); i++) {
-            pending.get(i).endOfPass();
+        try {
+            for (int i = 0; i < pending.size(); i++) {
+                Room room = pending.get(i);
+                try {
+                    room.endOfPass();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "delivering to room " + room.name()
+                            + " failed", e);
+                }
+            }
+        } finally {
+            pending.clear();
         }
-        pending.clear();
     }
 }

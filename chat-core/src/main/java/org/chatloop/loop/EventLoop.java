@@ -311,7 +311,7 @@ public final class EventLoop implements Executor {
     /**
      * Runs one pass: select (waiting at most {@code maxWaitNanos}, less if a timer is due sooner,
      * not at all if tasks are queued), dispatch ready keys, run queued tasks, run due timers, run
-     * the before-select hooks.
+     * the before-output hooks, then the before-select hooks.
      *
      * @param maxWaitNanos the longest the select may block; 0 does not block
      * @return the number of ready keys dispatched
@@ -443,6 +443,7 @@ public final class EventLoop implements Executor {
         }
         closed = true;
         stopRequested = true;
+        dispatching = false; // what closing makes goes out at once, even if close() is in a pass
         try {
             runTasks();
             for (Runnable hook : closeHooks) {

@@ -106,15 +106,14 @@ class ChatHubPassGatheringTest {
             hub.onLine(alice.client, "b");
         });
         Frame[] first = bob.arrays.get(0);
-        String firstText = first[0].text() + first[1].text();
         inOnePass(() -> {
             hub.onLine(alice.client, "c");
             hub.onLine(alice.client, "d");
         });
 
         assertTrue(first != bob.arrays.get(1), "a new array");
-        assertEquals("<alice> a<alice> b", first[0].text() + first[1].text());
-        assertEquals(firstText, "<alice> a<alice> b", "the first array was never changed");
+        assertEquals("<alice> a<alice> b", first[0].text() + first[1].text(),
+                "the first array was not changed by the second pass");
         assertEquals(List.of("<alice> a", "<alice> b", "<alice> c", "<alice> d"), bob.texts);
     }
 
@@ -200,5 +199,72 @@ class ChatHubPassGatheringTest {
 
         assertEquals(List.of("<alice> direct"), bob.texts);
         assertEquals(List.of(), bob.counts);
+    }
+
+    @Test
+    void shouldHandOverOnceThirtyTwoKibibytesHaveGathered() {
+        Output alice = connect("alice");
+        Output bob = connect("bob");
+        bob.clear();
+        String text = "x".repeat(900); // "<alice> " + 900 + "\n": 909 bytes a frame
+
+        inOnePass(() -> {
+            for (int i = 0; i < 40; i++) {
+                hub.onLine(alice.client, text);
+            }
+        });
+
+        assertEquals(List.of(37, 3), bob.counts, "36 frames are 32,724 bytes, 37 pass 32 KiB");
+        assertEquals(40, bob.texts.size());
+    }
+
+    @Test
+    void shouldHandOverWhatWasGatheredBeforeTellingTheOthersOfANewcomer() {
+        Output alice = connect("alice");
+        Output bob = connect("bob");
+        bob.clear();
+        Output[] newcomer = new Output[1];
+
+        inOnePass(() -> {
+            hub.onLine(alice.client, "x");
+            newcomer[0] = new Output();
+            newcomer[0].client = hub.connect("10.0.0.9:49999", newcomer[0]);
+            hub.onLine(alice.client, "y");
+        });
+
+        assertEquals(List.of("<alice> x", "* 10.0.0.9:49999 joined lobby", "<alice> y"), bob.texts);
+        assertEquals(List.of("<alice> y"), newcomer[0].texts.stream()
+                .filter(t -> t.startsWith("<")).toList(), newcomer[0].texts.toString());
+        assertTrue(newcomer[0].texts.get(0).startsWith("* welcome "), newcomer[0].texts.toString());
+    }
+
+    @Test
+    void shouldGatherOnAHubMadeOffTheLoopThreadOnceTheLoopRuns() throws Exception {
+        EventLoop other = new EventLoop();
+        Thread thread = other.start("gathering-test-loop");
+        try {
+            ChatHub offThread = new ChatHub(other, HubOptions.defaults()); // from this thread
+            Output alice = new Output();
+            Output bob = new Output();
+            other.callAndWait(() -> {
+                alice.client = offThread.connect("10.0.0.9:1", alice);
+                bob.client = offThread.connect("10.0.0.9:2", bob);
+                return null;
+            }, 5_000);
+            other.callAndWait(() -> {
+                bob.clear();
+                offThread.onLine(alice.client, "one");
+                offThread.onLine(alice.client, "two");
+                return null;
+            }, 5_000);
+            // callAndWait returns once its task ran; the pass's hook runs right after it.
+            List<Integer> counts = other.callAndWait(() -> List.copyOf(bob.counts), 5_000);
+            assertEquals(List.of(2), counts, "gathered into one hand-over");
+            assertEquals(List.of("<10.0.0.9:1> one", "<10.0.0.9:1> two"),
+                    other.callAndWait(() -> List.copyOf(bob.texts), 5_000));
+        } finally {
+            other.stop();
+            thread.join(5_000);
+        }
     }
 }

@@ -75,8 +75,17 @@ final class ClusterNode implements AutoCloseable {
 
         /** Waits until a line matching {@code p} arrives; returns it. */
         String await(Predicate<String> p, String what) {
+            return awaitAfter(0, p, what);
+        }
+
+        /** @return how many lines the client has received so far */
+        int lineCount() {
+            return lines.size();
+        }
+
+        /** Waits until a line matching {@code p} arrives after the first {@code from}; returns it. */
+        String awaitAfter(int from, Predicate<String> p, String what) {
             long deadline = System.nanoTime() + WAIT.toNanos();
-            int from = 0;
             while (System.nanoTime() < deadline) {
                 List<String> now = List.copyOf(lines);
                 for (int i = from; i < now.size(); i++) {

@@ -127,8 +127,16 @@ class ClusterTest {
         bob.awaitContaining("joined Den");
         alice.say("/join Den");
         alice.awaitContaining("alice joined Den");
-        alice.say("/who");
-        alice.awaitContaining("alice, bob");
+        // Bob's membership reaches Redis asynchronously, a moment after bob was answered: ask
+        // again (bounded) until the listing has caught up.
+        String who = "";
+        long deadline = System.nanoTime() + ClusterNode.WAIT.toNanos();
+        while (!who.equals("* in Den (2): alice, bob") && System.nanoTime() < deadline) {
+            int before = alice.lineCount();
+            alice.say("/who");
+            who = alice.awaitAfter(before, l -> l.startsWith("* in Den ("), "the /who answer");
+        }
+        assertEquals("* in Den (2): alice, bob", who);
         alice.say("/rooms");
         String rooms = alice.await(l -> l.startsWith("* rooms: "), "listing the rooms");
         assertTrue(rooms.contains("Den (2)"), rooms);

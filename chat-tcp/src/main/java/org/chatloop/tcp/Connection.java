@@ -320,14 +320,15 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
 
     @Override
     public void onLineTooLong() {
-        reply(server.lineTooLongFrame());
+        sendInOrder(server.lineTooLongFrame());
     }
 
     /**
-     * Sends a frame of the connection's own (an error) through the hub once joined, so that it
-     * comes after the room messages the hub has gathered for this client in the pass.
+     * Sends a frame of the connection's own (an error, the shutdown notice) through the hub once
+     * joined, so that it comes after the room messages the hub has gathered for this client in
+     * the pass.
      */
-    private void reply(Frame frame) {
+    void sendInOrder(Frame frame) {
         if (client != null) {
             server.hub().send(client, frame);
         } else {
@@ -533,7 +534,7 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
     /** The client connected and sent nothing at all for {@code idleTimeout}. */
     private void silentTooLong() {
         timer = null;
-        reply(Frame.error("nothing received for " + server.options().idleTimeout().toSeconds()
+        sendInOrder(Frame.error("nothing received for " + server.options().idleTimeout().toSeconds()
                 + " s; closing"));
         closeGracefully(LeaveReason.TIMED_OUT);
     }

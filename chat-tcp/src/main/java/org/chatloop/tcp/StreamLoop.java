@@ -307,7 +307,7 @@ final class StreamLoop {
         }
         shuttingDown = true;
         for (Connection c : List.copyOf(connections)) {
-            c.send(SHUTTING_DOWN);
+            c.sendInOrder(SHUTTING_DOWN);
             c.closeGracefully(LeaveReason.SHUTDOWN);
         }
         long deadline = loop.nanoTime() + options.shutdownFlushTimeout().toNanos();

@@ -42,6 +42,8 @@ final class WebSocketStream implements StreamDecoder, WebSocketDecoder.Sink {
     private static final byte CLOSED = 2;
 
     private final WebSite site;
+    /** The close frame to send when the connection closes, if this side already chose one. */
+    private byte[] closeToSend;
     private final Peer peer;
     private final int maxMessageBytes;
     private HttpRequestHead.Parser parser = new HttpRequestHead.Parser();
@@ -124,7 +126,24 @@ final class WebSocketStream implements StreamDecoder, WebSocketDecoder.Sink {
     void closing(int code, String reason) {
         if (decoder != null && !closeSent) {
             closeSent = true;
-            peer.sendClose(WebSocketEncoder.close(code, reason));
+            peer.sendClose(closeToSend != null ? closeToSend : WebSocketEncoder.close(code, reason));
+        }
+        state = CLOSED;
+    }
+
+    /**
+     * Ends the connection with {@code closeFrame} as its last frame: the connection leaves the hub
+     * first (which hands it what its room gathered in this pass), then sends the close frame
+     * (through {@link #closing}, or here if the connection was already closing).
+     */
+    private void endWith(byte[] closeFrame, LeaveReason reason) {
+        if (!closeSent) {
+            closeToSend = closeFrame;
+        }
+        peer.end(reason);
+        if (decoder != null && !closeSent) {
+            closeSent = true;
+            peer.sendClose(closeFrame);
         }
         state = CLOSED;
     }
@@ -148,15 +167,10 @@ final class WebSocketStream implements StreamDecoder, WebSocketDecoder.Sink {
 
     @Override
     public void onClose(int code, String reason) {
-        if (!closeSent) {
-            closeSent = true;
-            // Echo the peer's code (RFC 6455 5.5.1); the decoder let only codes valid on the wire
-            // through.
-            peer.sendClose(code == CloseCodes.NO_STATUS ? WebSocketEncoder.close()
-                    : WebSocketEncoder.close(code, ""));
-        }
-        state = CLOSED;
-        peer.end(LeaveReason.DISCONNECTED);
+        // Echo the peer's code (RFC 6455 5.5.1); the decoder let only codes valid on the wire
+        // through.
+        endWith(code == CloseCodes.NO_STATUS ? WebSocketEncoder.close()
+                : WebSocketEncoder.close(code, ""), LeaveReason.DISCONNECTED);
     }
 
     @Override
@@ -166,8 +180,7 @@ final class WebSocketStream implements StreamDecoder, WebSocketDecoder.Sink {
 
     @Override
     public void onProtocolError(int code, String reason) {
-        closing(code, reason);
-        peer.end(LeaveReason.CONNECTION_ERROR);
+        endWith(WebSocketEncoder.close(code, reason), LeaveReason.CONNECTION_ERROR);
     }
 
     @Override

@@ -222,6 +222,18 @@ class WebSocketServerTest {
     }
 
     @Test
+    void whatTheRoomGatheredInThePassGoesOutBeforeTheEchoedClose() throws Exception {
+        start();
+        WsTestClient a = join();
+        a.sendText("/nick leaver");
+        a.expectText(t -> t.contains("is now known as leaver"));
+        // One read: a message (echoed to the room, a as well) and a close, in the same pass.
+        a.sendRaw(new ClientFrames().text("last words").close(1001, "tab closed").build());
+        List<String> before = a.expectClose(1001);
+        assertTrue(before.contains("<leaver> last words"), before.toString());
+    }
+
+    @Test
     void quitSaysByeThenCloses() throws Exception {
         start();
         WsTestClient a = join();

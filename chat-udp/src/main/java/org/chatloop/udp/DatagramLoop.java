@@ -430,7 +430,8 @@ final class DatagramLoop {
         List<Peer> all = peers.removeAll();
         forgotten(all);
         for (Peer p : all) {
-            sender.send(SHUTTING_DOWN, p.address());
+            // Through the hub: after what the peer's room gathered for it in this pass.
+            hub.send(p.client(), SHUTTING_DOWN);
         }
         for (Peer p : all) {
             disconnect(p, LeaveReason.SHUTDOWN);
