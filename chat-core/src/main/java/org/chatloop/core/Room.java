@@ -112,10 +112,7 @@ final class Room {
         }
         if (batches == null || !batches.gathering()) {
             deliverGathered();
-            ClientOutput[] to = outputs;
-            for (int i = 0, n = size; i < n; i++) {
-                to[i].send(frame);
-            }
+            sendEach(frame);
             return;
         }
         if (gathered == null) {
@@ -144,6 +141,14 @@ final class Room {
         }
     }
 
+    /** Hands the same frame to every member: no copy, no allocation per member. */
+    private void sendEach(Frame frame) {
+        ClientOutput[] to = outputs;
+        for (int i = 0, n = size; i < n; i++) {
+            to[i].send(frame);
+        }
+    }
+
     /** The pass ends ({@link PassBatches#deliver}): what was gathered goes out. */
     void endOfPass() {
         listed = false;
@@ -163,16 +168,14 @@ final class Room {
         Frame[] frames = gathered;
         gatheredCount = 0;
         gatheredBytes = 0;
-        ClientOutput[] to = outputs;
         if (n == 1) {
             Frame frame = frames[0];
             frames[0] = null; // the array was not handed out: it is kept for the next pass
-            for (int i = 0, m = size; i < m; i++) {
-                to[i].send(frame);
-            }
+            sendEach(frame);
             return;
         }
         gathered = null;
+        ClientOutput[] to = outputs;
         for (int i = 0, m = size; i < m; i++) {
             to[i].send(frames, n);
         }

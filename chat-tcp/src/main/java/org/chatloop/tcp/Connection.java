@@ -343,11 +343,19 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
      */
     @Override
     public void send(Frame frame) {
-        if (state == State.CLOSED || tooSlow || join != null || closeFrameSent) {
+        if (refusesFrames()) {
             return;
         }
         out.append(frame);
         appended();
+    }
+
+    /**
+     * @return whether frames are dropped: closed, too slow, not joined yet (TLS handshake,
+     *         WebSocket upgrade), or after a WebSocket close frame
+     */
+    private boolean refusesFrames() {
+        return state == State.CLOSED || tooSlow || join != null || closeFrameSent;
     }
 
     /** After an append: the bound checks, skipped while dirty and below a quarter of the bound. */
@@ -360,7 +368,7 @@ final class Connection implements IoHandler, ClientOutput, StreamIo.End,
     /** Appends a room's frames of this pass, placed once for all its members: as {@link #send}. */
     @Override
     public void send(Frame[] frames, int count) {
-        if (state == State.CLOSED || tooSlow || join != null || closeFrameSent) {
+        if (refusesFrames()) {
             return;
         }
         out.append(frames, count);

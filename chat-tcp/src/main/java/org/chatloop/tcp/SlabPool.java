@@ -93,21 +93,32 @@ final class SlabPool {
         if (frame == lastFrame) {
             return;
         }
-        if (webSocket) {
-            int payload = frame.length() - 1;
-            int len = WebSocketEncoder.headerLength(payload) + payload;
-            Slab s = slabFor(len);
-            int h = WebSocketEncoder.writeHeader(WebSocketDecoder.OP_TEXT, payload, s.buffer,
-                    s.end);
-            frame.copyTo(0, s.buffer, s.end + h, payload);
-            placed(s, len);
-        } else {
-            int len = frame.length();
-            Slab s = slabFor(len);
-            frame.copyTo(0, s.buffer, s.end, len);
-            placed(s, len);
-        }
+        int len = placedLength(frame);
+        Slab s = slabFor(len);
+        write(frame, s.buffer, s.end);
+        placed(s, len);
         lastFrame = frame;
+    }
+
+    /** @return how many bytes the frame takes in this pool's layout */
+    private int placedLength(Frame frame) {
+        if (!webSocket) {
+            return frame.length();
+        }
+        int payload = frame.length() - 1;
+        return WebSocketEncoder.headerLength(payload) + payload;
+    }
+
+    /** Writes the frame in this pool's layout at {@code at}; returns where it ends. */
+    private int write(Frame frame, ByteBuffer buffer, int at) {
+        if (!webSocket) {
+            frame.copyTo(0, buffer, at, frame.length());
+            return at + frame.length();
+        }
+        int payload = frame.length() - 1;
+        int h = WebSocketEncoder.writeHeader(WebSocketDecoder.OP_TEXT, payload, buffer, at);
+        frame.copyTo(0, buffer, at + h, payload);
+        return at + h + payload;
     }
 
     /**
@@ -126,24 +137,12 @@ final class SlabPool {
         }
         int len = 0;
         for (int i = 0; i < count; i++) {
-            int frameLength = frames[i].length();
-            len += webSocket ? WebSocketEncoder.headerLength(frameLength - 1) + frameLength - 1
-                    : frameLength;
+            len += placedLength(frames[i]);
         }
         Slab s = slabFor(len);
         int at = s.end;
         for (int i = 0; i < count; i++) {
-            Frame frame = frames[i];
-            if (webSocket) {
-                int payload = frame.length() - 1;
-                at += WebSocketEncoder.writeHeader(WebSocketDecoder.OP_TEXT, payload, s.buffer,
-                        at);
-                frame.copyTo(0, s.buffer, at, payload);
-                at += payload;
-            } else {
-                frame.copyTo(0, s.buffer, at, frame.length());
-                at += frame.length();
-            }
+            at = write(frames[i], s.buffer, at);
         }
         placed(s, len);
         lastFrames = frames;
