@@ -1,5 +1,6 @@
 package org.chatloop.server;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -182,6 +183,15 @@ class ClusterServersTest {
         InteropPeers.Tcp alice = tcp(a, "alice");
         tcp(b, "bob");
         awaitSubscribers("lobby", 2);
+        // bob's rename reaches Redis a moment after bob is answered (asynchronously): killed
+        // before that, b's members would be reaped under the old name. Wait until Redis has it.
+        String who = "";
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!who.equals("* in lobby (2): alice, bob") && System.nanoTime() < until) {
+            alice.send("/who");
+            who = alice.lines.expect(l -> l.startsWith("* in lobby ("));
+        }
+        assertEquals("* in lobby (2): alice, bob", who);
         long killed = System.nanoTime();
         b.process.destroyForcibly(); // SIGKILL on Linux
         alice.lines.expectLine("* bob left (server lost)");
